@@ -1,0 +1,119 @@
+"""`property-pipeline`: the command line for running and inspecting the pipeline by hand."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from property_pipeline.partitions import TIMEZONE
+
+DAILY_ASSETS = ("raw_listings", "deduped_listings", "screened", "enriched", "scored", "digests")
+WEEKLY_ASSET = "weekly_stats"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `property-pipeline` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    return args.handler(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="property-pipeline",
+        description="UK property deal sourcing on Dagster: run the demo, inspect SQL models, "
+        "serve the offline sandbox.",
+    )
+    commands = parser.add_subparsers(title="commands")
+
+    demo = commands.add_parser(
+        "demo", help="run every asset for one day and its week, then print row counts"
+    )
+    demo.add_argument(
+        "--date",
+        type=_parse_date,
+        default=None,
+        help="the day to run, YYYY-MM-DD (default: last Sunday, UK time)",
+    )
+    demo.set_defaults(handler=_run_demo)
+
+    models = commands.add_parser("models", help="list the SQL models and the asset each builds")
+    models.add_argument(
+        "--check", action="store_true", help="also bind each model against the warehouse schema"
+    )
+    models.set_defaults(handler=_list_models)
+
+    _add_sandbox_command(commands)
+    return parser
+
+
+def _add_sandbox_command(commands: argparse._SubParsersAction) -> None:
+    try:
+        from property_pipeline.sandbox.server import add_sandbox_command
+    except ImportError as error:
+        reason = f"sandbox unavailable: {error}"
+        unavailable = commands.add_parser("sandbox", help="serve the offline upstream stand-ins")
+        unavailable.set_defaults(handler=lambda _args: _fail(reason))
+        return
+    add_sandbox_command(commands)
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--date {text!r} is not a date like 2026-11-29") from None
+
+
+def _fail(message: str) -> int:
+    print(f"property-pipeline: {message}", file=sys.stderr)
+    return 1
+
+
+def last_sunday(today: dt.date) -> dt.date:
+    """The most recent Sunday strictly before `today`: the end of the last complete week."""
+    return today - dt.timedelta(days=(today.weekday() + 1) % 7 or 7)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from property_pipeline.demo import run_demo
+
+    day = args.date or last_sunday(dt.datetime.now(ZoneInfo(TIMEZONE)).date())
+    try:
+        report = run_demo(day)
+    except ValueError as error:
+        return _fail(str(error))
+    print(report.render())
+    return 0 if report.success else 1
+
+
+def _list_models(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from property_pipeline import settings
+    from property_pipeline.warehouse import store
+    from property_pipeline.warehouse.models import ModelError, check_compiles, load_models
+
+    with duckdb.connect(":memory:") as scratch:
+        store.create_schema(scratch)
+        try:
+            models = load_models(settings.sql_dir(), set(store.warehouse_tables(scratch)))
+            for asset, model in sorted(models.items()):
+                if args.check:
+                    check_compiles(scratch, model)
+                inputs = ", ".join(model.refs) or "-"
+                params = ", ".join(f"${name}" for name in model.params) or "-"
+                print(f"{asset:18} {model.path}  inputs: {inputs}  parameters: {params}")
+        except ModelError as error:
+            return _fail(str(error))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

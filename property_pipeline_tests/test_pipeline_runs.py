@@ -1,0 +1,175 @@
+"""The seven assets run end to end on the built-in input, idempotently, with row counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import duckdb
+import pytest
+
+from property_pipeline.definitions import ASSETS
+from property_pipeline.sources.builtin import builtin_listings
+from property_pipeline.warehouse.resource import WarehouseResource
+
+DAY = "2026-11-29"
+WEEK = "2026-11-23"
+DAILY = ["raw_listings", "deduped_listings", "screened", "enriched", "scored", "digests"]
+ALL_TABLES = [*DAILY, "weekly_stats"]
+
+
+def materialize(
+    warehouse: WarehouseResource,
+    selection: list[str],
+    partition: str,
+    run_config: dict | None = None,
+) -> dg.ExecuteInProcessResult:
+    result = dg.materialize(
+        ASSETS,
+        selection=selection,
+        partition_key=partition,
+        resources={"warehouse": warehouse},
+        run_config=run_config,
+    )
+    assert result.success
+    return result
+
+
+def table_contents(warehouse: WarehouseResource) -> dict[str, list[tuple]]:
+    with duckdb.connect(warehouse.database, read_only=True) as conn:
+        return {
+            table: conn.execute(
+                f"select * exclude (enriched_at) from {table} order by all"
+                if table == "enriched"
+                else f"select * from {table} order by all"
+            ).fetchall()
+            for table in ALL_TABLES
+        }
+
+
+def test_a_partition_flows_from_raw_listings_to_digests_with_row_counts(warehouse) -> None:
+    result = materialize(warehouse, DAILY, DAY)
+
+    counts = {
+        event.asset_key.to_user_string(): event.materialization.metadata[
+            "dagster/partition_row_count"
+        ].value
+        for event in result.get_asset_materialization_events()
+    }
+    expected_raw = len(builtin_listings(dt.date.fromisoformat(DAY)))
+    assert counts["raw_listings"] == expected_raw
+    assert counts["deduped_listings"] == expected_raw
+    assert counts["screened"] == expected_raw
+    # The short-lease flat is rejected at screening; everything else is enriched and scored.
+    assert counts["enriched"] == counts["scored"] == expected_raw - 1
+    assert 0 < counts["digests"] <= counts["scored"]
+    for name in DAILY:
+        assert warehouse.partition_row_count(name, dt.date.fromisoformat(DAY)) == counts[name]
+
+
+def test_screening_records_which_criterion_rejected_a_listing(warehouse) -> None:
+    materialize(warehouse, DAILY[:3], DAY)
+
+    with duckdb.connect(warehouse.database, read_only=True) as conn:
+        rejected = conn.execute(
+            "select listing_key, reasons from screened where status = 'rejected'"
+        ).fetchall()
+    assert rejected == [("rightmove:150000103", ["lease_too_short"])]
+
+
+def test_listings_on_two_portals_share_a_property_key(warehouse) -> None:
+    materialize(warehouse, DAILY[:2], DAY)
+
+    with duckdb.connect(warehouse.database, read_only=True) as conn:
+        shared = conn.execute(
+            """
+            select property_key, list(listing_key order by listing_key), max(sources_seen)
+            from deduped_listings
+            group by property_key
+            having count(*) > 1
+            order by property_key
+            """
+        ).fetchall()
+    assert shared == [
+        ("LS63HN:3:terraced", ["rightmove:150000102", "zoopla:70000103"], 2),
+        ("M145RQ:4:block_of_flats", ["rightmove:150000101", "zoopla:70000101"], 2),
+    ]
+
+
+def test_rematerialising_a_partition_leaves_identical_tables(warehouse) -> None:
+    materialize(warehouse, DAILY, DAY)
+    materialize(warehouse, ["weekly_stats"], WEEK)
+    first = table_contents(warehouse)
+
+    materialize(warehouse, DAILY, DAY)
+    materialize(warehouse, ["weekly_stats"], WEEK)
+
+    assert table_contents(warehouse) == first
+    assert all(first[table] for table in ALL_TABLES)
+
+
+def test_earlier_days_hold_only_listings_already_advertised(warehouse) -> None:
+    materialize(warehouse, ["raw_listings"], "2026-10-02")
+    materialize(warehouse, ["raw_listings"], DAY)
+
+    early = warehouse.partition_row_count("raw_listings", dt.date(2026, 10, 2))
+    late = warehouse.partition_row_count("raw_listings", dt.date.fromisoformat(DAY))
+    assert early == len(builtin_listings(dt.date(2026, 10, 2))) < late
+
+
+def test_each_enrichment_run_adds_one_batch_and_keeps_earlier_results(warehouse) -> None:
+    materialize(warehouse, DAILY[:3], DAY)
+    batch_of_two = {"ops": {"enriched": {"config": {"batch_size": 2}}}}
+    sizes = []
+    for _ in range(5):
+        materialize(warehouse, ["enriched"], DAY, batch_of_two)
+        sizes.append(warehouse.partition_row_count("enriched", dt.date.fromisoformat(DAY)))
+
+    pending = warehouse.partition_row_count("screened", dt.date.fromisoformat(DAY)) - 1
+    assert sizes == [2, 4, 6, pending, pending]
+    with duckdb.connect(warehouse.database, read_only=True) as conn:
+        duplicates = conn.execute(
+            "select count(*) - count(distinct listing_key) from enriched"
+        ).fetchone()[0]
+    assert duplicates == 0
+
+
+def test_enrichment_batch_size_below_one_is_refused_by_name(warehouse) -> None:
+    materialize(warehouse, DAILY[:3], DAY)
+
+    with pytest.raises(Exception, match="batch_size must be at least 1, got 0"):
+        dg.materialize(
+            ASSETS,
+            selection=["enriched"],
+            partition_key=DAY,
+            resources={"warehouse": warehouse},
+            run_config={"ops": {"enriched": {"config": {"batch_size": 0}}}},
+        )
+
+
+def test_weekly_stats_sum_up_the_seven_days_of_their_week(warehouse) -> None:
+    week_days = [dt.date(2026, 11, 23) + dt.timedelta(days=offset) for offset in range(7)]
+    for day in week_days[:3]:
+        materialize(warehouse, DAILY, day.isoformat())
+    # A day outside the week must not count.
+    materialize(warehouse, DAILY, "2026-11-30")
+
+    materialize(warehouse, ["weekly_stats"], WEEK)
+
+    with duckdb.connect(warehouse.database, read_only=True) as conn:
+        stats = dict(
+            conn.execute("select outcode, listings from weekly_stats order by outcode").fetchall()
+        )
+        expected = dict(
+            conn.execute(
+                """
+                select outcode, count(distinct listing_key)
+                from deduped_listings
+                where partition_date between date '2026-11-23' and date '2026-11-29'
+                group by outcode
+                order by outcode
+                """
+            ).fetchall()
+        )
+    assert stats == expected
+    assert sum(stats.values()) == len(builtin_listings(week_days[2]))
