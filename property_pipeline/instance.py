@@ -2,7 +2,8 @@
 
 With `DAGSTER_POSTGRES_URL` (or `DAGSTER_POSTGRES_HOST`, `_DB` and `_USER`, optionally
 `_PASSWORD` and `_PORT`) set, runs, events and schedules go to PostgreSQL through
-dagster-postgres; otherwise to SQLite files under `$DAGSTER_HOME/storage`.
+dagster-postgres; otherwise to SQLite files under `$DAGSTER_HOME` (`history/`, `schedules/`),
+where Dagster keeps them when dagster.yaml says nothing about storage.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dagster._core.storage.base_storage import DagsterStorage
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
 from dagster._serdes import ConfigurableClassData
 from dagster_postgres import DagsterPostgresStorage
-from dagster_postgres.utils import get_conn_string
+from sqlalchemy.engine import URL, make_url
 
 POSTGRES_URL_ENV = "DAGSTER_POSTGRES_URL"
 POSTGRES_PART_ENVS = {
@@ -45,22 +46,24 @@ def postgres_url_from_env(environ: Mapping[str, str] = os.environ) -> str | None
             f"PostgreSQL instance storage is half configured: set {', '.join(missing)}"
             f" as well, or {POSTGRES_URL_ENV} alone"
         )
-    return get_conn_string(
+    # SQLAlchemy's URL escapes every reserved character of the password; dagster-postgres's own
+    # helper leaves "/" unescaped, which breaks the URL.
+    return URL.create(
+        "postgresql",
         username=parts["username"],
-        password=parts["password"],
-        hostname=parts["hostname"],
-        db_name=parts["db_name"],
-        port=parts["port"] or "5432",
-    )
+        password=parts["password"] or None,
+        host=parts["hostname"],
+        port=int(parts["port"] or 5432),
+        database=parts["db_name"],
+    ).render_as_string(hide_password=False)
 
 
 def describe_storage(environ: Mapping[str, str] = os.environ) -> str:
     """Where instance storage goes, for logs: never includes the password."""
     url = postgres_url_from_env(environ)
     if url is None:
-        return f"sqlite under {environ.get('DAGSTER_HOME', '$DAGSTER_HOME')}/storage"
-    host_part = url.split("@", 1)[-1]
-    return f"postgresql at {host_part}"
+        return f"sqlite under {environ.get('DAGSTER_HOME', '$DAGSTER_HOME')}"
+    return f"postgresql at {make_url(url).render_as_string(hide_password=True)}"
 
 
 class EnvironmentSelectedStorage(DagsterStorage):
@@ -85,4 +88,4 @@ class EnvironmentSelectedStorage(DagsterStorage):
             raise ValueError(
                 "SQLite instance storage needs DAGSTER_HOME (or storage.custom.config.base_dir)"
             )
-        return DagsterSqliteStorage.from_local(str(Path(base_dir) / "storage"))
+        return DagsterSqliteStorage.from_local(str(Path(base_dir)))

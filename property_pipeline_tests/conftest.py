@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from property_pipeline.warehouse.resource import WarehouseResource
@@ -57,6 +58,17 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("DAGSTER_POSTGRES_URL", "DAGSTER_POSTGRES_HOST"):
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture
+def initialised_dagster_home(dagster_home: Path) -> Path:
+    """A DAGSTER_HOME whose SQLite storage exists, as after the webserver or daemon first starts.
+
+    Two processes creating the storage of an empty home at the same moment race on it.
+    """
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        instance.upgrade()
+    return dagster_home
 
 
 @pytest.fixture

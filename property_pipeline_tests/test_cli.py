@@ -1,0 +1,92 @@
+"""The command line as a new user meets it: the demo and the model listing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from property_pipeline.cli import last_sunday, main
+from property_pipeline_tests.conftest import REPO_ROOT
+
+CLI = str(Path(sys.executable).parent / "property-pipeline")
+ASSETS = [
+    "raw_listings",
+    "deduped_listings",
+    "screened",
+    "enriched",
+    "scored",
+    "digests",
+    "weekly_stats",
+]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CLI, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_the_demo_prints_row_counts_for_all_seven_assets(initialised_dagster_home) -> None:
+    result = run_cli("demo", "--date", "2026-11-29")
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Materialised partition 2026-11-29 (weekly_stats: week of 2026-11-23)"
+    counts = {
+        parts[0]: int(parts[1])
+        for parts in (line.split() for line in lines)
+        if parts[:1] in [[a] for a in ASSETS]
+    }
+    assert list(counts) == ASSETS
+    assert all(count > 0 for count in counts.values()), counts
+
+
+def test_the_demo_refuses_a_day_whose_week_has_not_ended(initialised_dagster_home) -> None:
+    today = dt.datetime.now(ZoneInfo("Europe/London")).date()
+
+    result = run_cli("demo", "--date", today.isoformat())
+
+    assert result.returncode == 1
+    assert f"the week of {today}" in result.stderr
+    assert "has not ended yet" in result.stderr
+
+
+def test_the_demo_refuses_a_day_after_today(initialised_dagster_home) -> None:
+    tomorrow = dt.datetime.now(ZoneInfo("Europe/London")).date() + dt.timedelta(days=1)
+
+    result = run_cli("demo", "--date", tomorrow.isoformat())
+
+    assert result.returncode == 1
+    assert f"--date {tomorrow} is outside the daily partitions" in result.stderr
+
+
+def test_a_malformed_demo_date_names_the_option(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["demo", "--date", "29/11/2026"])
+
+    assert "--date '29/11/2026' is not a date like 2026-11-29" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("today", "sunday"),
+    [
+        (dt.date(2026, 12, 3), dt.date(2026, 11, 29)),  # a Thursday
+        (dt.date(2026, 11, 30), dt.date(2026, 11, 29)),  # a Monday
+        (dt.date(2026, 11, 29), dt.date(2026, 11, 22)),  # a Sunday: its week has not ended
+    ],
+)
+def test_the_demo_defaults_to_the_last_finished_week(today: dt.date, sunday: dt.date) -> None:
+    assert last_sunday(today) == sunday
+
+
+def test_models_lists_each_file_with_its_asset_inputs_and_parameters(capsys) -> None:
+    assert main(["models", "--check"]) == 0
+
+    listing = capsys.readouterr().out
+    screened = next(line for line in listing.splitlines() if line.startswith("screened "))
+    assert "dbt_like_sql/screening/screened.sql" in screened
+    assert "inputs: deduped_listings" in screened
+    assert "$min_price" in screened
