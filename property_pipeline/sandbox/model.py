@@ -86,7 +86,10 @@ class Property:
     @property
     def address(self) -> str:
         """The one-line postal address a portal prints."""
-        parts = [self.saon, f"{self.paon} {self.street}".strip(), self.locality]
+        # "21 Bexley Gardens" but "Kestrel Court, Grange Lane": a building name is its own part.
+        numbered = self.paon[:1].isdigit()
+        street = [f"{self.paon} {self.street}".strip()] if numbered else [self.paon, self.street]
+        parts = [self.saon, *street, self.locality]
         parts += [self.location.town, self.postcode]
         return ", ".join(part for part in parts if part)
 
