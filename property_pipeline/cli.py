@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the day to run, YYYY-MM-DD (default: last Sunday, UK time)",
     )
+    demo.add_argument(
+        "--sample",
+        action="store_true",
+        help="use the small built-in listing set instead of starting the offline sandbox",
+    )
     demo.set_defaults(handler=_run_demo)
 
     models = commands.add_parser("models", help="list the SQL models and the asset each builds")
@@ -86,7 +91,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     day = args.date or last_sunday(dt.datetime.now(ZoneInfo(TIMEZONE)).date())
     try:
-        report = run_demo(day)
+        report = run_demo(day, sample=args.sample)
     except ValueError as error:
         return _fail(str(error))
     print(report.render())

@@ -5,14 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
+from property_pipeline import settings
 from property_pipeline.definitions import defs
 from property_pipeline.partitions import daily_partitions, weekly_partitions
 from property_pipeline.resources import build_resources
+from property_pipeline.sandbox.context import SandboxConfig
+from property_pipeline.sandbox.market import MarketConfig
+from property_pipeline.sandbox.server import SandboxServer
 from property_pipeline.settings import warehouse_path
+from property_pipeline.sources.resource import ListingSourcesResource
 
+# Homes advertised over the sandbox's three years of history: enough for a few hundred live
+# listings in the demo's target areas on any day.
+DEMO_MARKET_LISTINGS = 20_000
 DAILY_ASSET_NAMES = (
     "raw_listings",
     "deduped_listings",
@@ -30,12 +39,14 @@ class DemoReport:
     row_counts: dict[str, int]
     success: bool
     instance_description: str
+    upstreams: str
 
     def render(self) -> str:
         lines = [
             f"Materialised partition {self.day} (weekly_stats: week of {self.week_start})",
             f"warehouse: {warehouse_path()}",
             f"instance: {self.instance_description}",
+            f"listings from: {self.upstreams}",
             "",
             f"{'asset':<18}{'rows':>6}",
         ]
@@ -54,14 +65,31 @@ def demo_week_start(day: dt.date) -> dt.date:
     return monday
 
 
-def run_demo(day: dt.date) -> DemoReport:
-    """Materialise the six daily assets for `day` and weekly_stats for its week."""
+def run_demo(day: dt.date, *, sample: bool = False) -> DemoReport:
+    """Materialise the six daily assets for `day` and weekly_stats for its week.
+
+    The listings come from a sandbox started for the demo on a free loopback port, unless
+    `sample` asks for the small built-in set.
+    """
     if day.isoformat() not in daily_partitions.get_partition_keys():
         raise ValueError(f"--date {day} is outside the daily partitions (from 2025-01-01 to today)")
     week_start = demo_week_start(day)
-    assets = list(defs.assets or [])
-    resources = build_resources()
+    if sample:
+        return _materialize_demo(day, week_start, build_resources(), "built-in sample")
+    with SandboxServer(
+        SandboxConfig(market=MarketConfig(listings=DEMO_MARKET_LISTINGS))
+    ) as sandbox:
+        resources = build_resources()
+        resources["listing_sources"] = ListingSourcesResource(
+            mode="sandbox", sandbox_url=sandbox.base_url, targets_path=settings.targets_path()
+        )
+        return _materialize_demo(day, week_start, resources, f"sandbox at {sandbox.base_url}")
 
+
+def _materialize_demo(
+    day: dt.date, week_start: dt.date, resources: dict[str, Any], upstreams: str
+) -> DemoReport:
+    assets = list(defs.assets or [])
     with _instance() as instance:
         daily = dg.materialize(
             assets,
@@ -82,7 +110,9 @@ def run_demo(day: dt.date) -> DemoReport:
     warehouse = resources["warehouse"]
     counts = {name: warehouse.partition_row_count(name, day) for name in DAILY_ASSET_NAMES}
     counts["weekly_stats"] = warehouse.partition_row_count("weekly_stats", week_start)
-    return DemoReport(day, week_start, counts, daily.success and weekly.success, description)
+    return DemoReport(
+        day, week_start, counts, daily.success and weekly.success, description, upstreams
+    )
 
 
 def _instance() -> dg.DagsterInstance:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 WAREHOUSE_ENV = "PROPERTY_PIPELINE_WAREHOUSE"
 SQL_DIR_ENV = "PROPERTY_PIPELINE_SQL_DIR"
 ENRICH_BATCH_SIZE_ENV = "PROPERTY_PIPELINE_ENRICH_BATCH_SIZE"
+SANDBOX_URL_ENV = "PROPERTY_PIPELINE_SANDBOX_URL"
+LIVE_ENV = "PROPERTY_PIPELINE_LIVE"
+TARGETS_ENV = "PROPERTY_PIPELINE_TARGETS"
 DEFAULT_ENRICH_BATCH_SIZE = 20
 
 
@@ -52,3 +56,36 @@ def enrich_batch_size() -> int:
     if size < 1:
         raise ValueError(f"{ENRICH_BATCH_SIZE_ENV}={raw!r} must be at least 1")
     return size
+
+
+def sandbox_url() -> str:
+    """The loopback sandbox every upstream client is pointed at, or "" for none."""
+    url = os.environ.get(SANDBOX_URL_ENV, "").strip().rstrip("/")
+    if not url:
+        return ""
+    host = urlsplit(url).hostname or ""
+    if host not in {"127.0.0.1", "localhost", "::1"}:
+        raise ValueError(
+            f"{SANDBOX_URL_ENV}={url!r} is not a loopback address; the sandbox runs on this"
+            " machine, e.g. http://127.0.0.1:8765"
+        )
+    return url
+
+
+def upstream_mode() -> str:
+    """Which upstreams the pipeline talks to: "sandbox", "live" or the offline "sample".
+
+    Real sites are only contacted when asked for explicitly with PROPERTY_PIPELINE_LIVE=1.
+    """
+    live = os.environ.get(LIVE_ENV, "").strip().lower() in {"1", "true", "yes"}
+    sandbox = sandbox_url()
+    if live and sandbox:
+        raise ValueError(f"set {LIVE_ENV} or {SANDBOX_URL_ENV}, not both")
+    if sandbox:
+        return "sandbox"
+    return "live" if live else "sample"
+
+
+def targets_path() -> str:
+    """The scrapers' targets YAML (`$PROPERTY_PIPELINE_TARGETS`); "" for the shipped one."""
+    return os.environ.get(TARGETS_ENV, "").strip()

@@ -10,12 +10,14 @@ import pytest
 
 from property_pipeline.definitions import ASSETS
 from property_pipeline.sources.builtin import builtin_listings
+from property_pipeline.sources.resource import ListingSourcesResource
 from property_pipeline.warehouse.resource import WarehouseResource
 
 DAY = "2026-11-29"
 WEEK = "2026-11-23"
 DAILY = ["raw_listings", "deduped_listings", "screened", "enriched", "scored", "digests"]
 ALL_TABLES = [*DAILY, "weekly_stats"]
+SAMPLE = ListingSourcesResource(mode="sample")
 
 
 def materialize(
@@ -28,7 +30,7 @@ def materialize(
         ASSETS,
         selection=selection,
         partition_key=partition,
-        resources={"warehouse": warehouse},
+        resources={"warehouse": warehouse, "listing_sources": SAMPLE},
         run_config=run_config,
     )
     assert result.success
@@ -142,7 +144,7 @@ def test_enrichment_batch_size_below_one_is_refused_by_name(warehouse) -> None:
             ASSETS,
             selection=["enriched"],
             partition_key=DAY,
-            resources={"warehouse": warehouse},
+            resources={"warehouse": warehouse, "listing_sources": SAMPLE},
             run_config={"ops": {"enriched": {"config": {"batch_size": 0}}}},
         )
 

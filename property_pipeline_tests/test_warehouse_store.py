@@ -38,6 +38,7 @@ def test_schema_creates_every_asset_table_with_a_date_partition_column(conn) -> 
     assert tables == sorted(
         [
             "raw_listings",
+            "source_failures",
             "deduped_listings",
             "screened",
             "enriched",
@@ -48,6 +49,7 @@ def test_schema_creates_every_asset_table_with_a_date_partition_column(conn) -> 
     )
     assert {table: store.partition_column(conn, table) for table in tables} == {
         "raw_listings": "partition_date",
+        "source_failures": "partition_date",
         "deduped_listings": "partition_date",
         "screened": "partition_date",
         "enriched": "partition_date",

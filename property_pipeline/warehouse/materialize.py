@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
@@ -43,15 +44,18 @@ def materialize_frame(
     warehouse: WarehouseResource,
     frame: pd.DataFrame,
     extra_metadata: dict[str, Any] | None = None,
+    keep_stored_for_sources: Sequence[str] = (),
+    check_results: Sequence[dg.AssetCheckResult] = (),
 ) -> dg.MaterializeResult:
     """Replace the asset's partition with a DataFrame built in Python and report it."""
     asset = context.asset_key.to_user_string()
     day = partition_date(context)
     started = time.perf_counter()
 
-    write = warehouse.replace_partition_from_frame(asset, day, frame)
+    write = warehouse.replace_partition_from_frame(asset, day, frame, keep_stored_for_sources)
 
-    return _report(context, write, time.perf_counter() - started, extra_metadata or {})
+    result = _report(context, write, time.perf_counter() - started, extra_metadata or {})
+    return dg.MaterializeResult(metadata=result.metadata, check_results=list(check_results))
 
 
 def _report(

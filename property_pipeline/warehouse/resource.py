@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -70,11 +70,26 @@ class WarehouseResource(DuckDBResource):
             )
 
     def replace_partition_from_frame(
-        self, table: str, partition_value: dt.date, frame: pd.DataFrame
+        self,
+        table: str,
+        partition_value: dt.date,
+        frame: pd.DataFrame,
+        keep_stored_for_sources: Sequence[str] = (),
     ) -> store.PartitionWrite:
-        """Replace one partition of `table` with a DataFrame's rows."""
+        """Replace one partition of `table` with a DataFrame's rows (see store for `keep_...`)."""
         with self.connection() as conn:
-            return store.replace_partition_from_frame(conn, table, partition_value, frame)
+            return store.replace_partition_from_frame(
+                conn,
+                table,
+                partition_value,
+                frame,
+                keep_stored_for_sources=keep_stored_for_sources,
+            )
+
+    def query_frame(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """The result of a read-only query as a DataFrame (for checks and reports)."""
+        with self.connection() as conn:
+            return conn.execute(sql, params or {}).df()
 
     def partition_row_count(self, table: str, partition_value: dt.date) -> int:
         """Rows currently stored in one partition of `table`."""

@@ -37,6 +37,14 @@ create table if not exists raw_listings (
     scraped_at timestamp
 );
 
+-- What went wrong while collecting a day's raw listings: which source, which URL, and why.
+create table if not exists source_failures (
+    partition_date date not null,
+    source varchar not null,
+    url varchar,
+    reason varchar not null
+);
+
 create table if not exists deduped_listings (
     partition_date date not null,
     listing_key varchar not null,

@@ -9,6 +9,7 @@ duplicated partition, and a model may read the very table it replaces (increment
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -123,12 +124,34 @@ def replace_partition_from_frame(
     table: str,
     partition_value: dt.date,
     frame: pd.DataFrame,
+    *,
+    keep_stored_for_sources: Sequence[str] = (),
 ) -> PartitionWrite:
-    """Replace one partition of `table` with the rows of a DataFrame (columns matched by name)."""
+    """Replace one partition of `table` with the rows of a DataFrame (columns matched by name).
+
+    Stored rows of the sources in `keep_stored_for_sources` whose (source, source_id) the frame
+    does not hold are kept: a source that failed today must not wipe what it gave earlier.
+    """
     view = f"__frame_for_{table}"
     conn.register(view, frame)
+    query = f"select * from {view}"
+    params: dict[str, Any] = {}
+    if keep_stored_for_sources:
+        column = partition_column(conn, table)
+        query += f"""
+            union all by name
+            select stored.* exclude ({column})
+            from {table} as stored
+            where stored.{column} = $partition_value
+                and list_contains($kept_sources, stored.source)
+                and not exists (
+                    select 1 from {view} as fresh
+                    where fresh.source = stored.source and fresh.source_id = stored.source_id
+                )
+        """
+        params = {"partition_value": partition_value, "kept_sources": list(keep_stored_for_sources)}
     try:
-        return replace_partition(conn, table, partition_value, f"select * from {view}")
+        return replace_partition(conn, table, partition_value, query, params)
     finally:
         conn.unregister(view)
 

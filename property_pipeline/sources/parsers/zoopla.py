@@ -1,0 +1,721 @@
+"""Zoopla's page formats read into `NormalisedListing`s.
+
+Two eras are covered (portals reference §2.2, §2.3): the App Router pages of 2024 on, whose
+data is a React Server Components stream pushed by `self.__next_f.push([1,"…"])` scripts, and
+the older `__NEXT_DATA__` pages of 2021 to 2024. Zoopla reshuffles its component tree often, so
+both readers decode the whole payload and search it for listing objects by their keys rather
+than following fixed paths. The small text helpers at the bottom (type classification, HTML to
+text, site roots) are shared with the auction parsers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+from parsel import Selector
+
+from property_pipeline.sources.listing import (
+    OUTCODE_PATTERN,
+    NormalisedListing,
+    ParsedPage,
+    ParseError,
+    dedupe_by_source_id,
+    normalise_postcode,
+    normalise_price_qualifier,
+    normalise_tenure,
+    outcode_of,
+    whole_pounds,
+)
+
+SOURCE = "zoopla"
+ZOOPLA_ROOT = "https://www.zoopla.co.uk"
+SEARCH_PAGE_SIZE = 25
+UK_TIME = ZoneInfo("Europe/London")
+
+_PUSH = re.compile(r'self\.__next_f\.push\(\[\s*1\s*,\s*("(?:[^"\\]|\\.)*")\s*\]\)')
+_ROW_ID = re.compile(rb"[0-9a-f]*")
+_TEXT_ROW = re.compile(rb"T([0-9a-f]+),")
+_ROW_TAG = re.compile(r"^[A-Z]{1,2}(?=[\[{\"])")
+_REFERENCE = re.compile(r"^\$([0-9a-f]+)((?::[^:]+)*)$")
+_ZOOPLA_SITE_PATH = re.compile(r"/(?:for-sale|to-rent|new-homes|find-agents)/")
+_MAX_RESOLVE_DEPTH = 24  # nesting levels; listing objects sit a handful deep
+
+
+# ---------------------------------------------------------------------------------------------
+# The React Server Components stream
+# ---------------------------------------------------------------------------------------------
+
+
+def rsc_stream(body: str) -> str:
+    """The page's `self.__next_f.push([1, "…"])` strings joined into the one stream they cut."""
+    chunks = [json.loads(literal) for literal in _PUSH.findall(body)]
+    if not chunks:
+        raise ParseError(
+            'zoopla RSC page: no self.__next_f.push([1,"…"]) scripts found; this is not an '
+            "App Router page (check for a bot challenge or the older __NEXT_DATA__ format)"
+        )
+    return "".join(chunks)
+
+
+def rsc_rows(stream: str) -> dict[str, Any]:
+    """Decode a stream into its rows, keyed by hex row id.
+
+    A row is `{id}:{payload}\\n`, or `{id}:T{hex byte length},{text}` for a text row, whose
+    length counts UTF-8 bytes (so the work is done on bytes). JSON payloads are decoded, a tag
+    such as `I` or `HL` in front of them dropped; a payload that is not JSON is kept as text. A
+    line without `id:` framing (as some trimmed captures have) is decoded as a bare JSON row.
+    """
+    data = stream.encode("utf-8")
+    rows: dict[str, Any] = {}
+    position = 0
+    bare_count = 0
+    while position < len(data):
+        colon = data.find(b":", position)
+        line_end = data.find(b"\n", position)
+        line_end = len(data) if line_end < 0 else line_end
+        row_id = data[position:colon] if 0 <= colon < line_end else None
+        if row_id is None or not _ROW_ID.fullmatch(row_id):
+            rows[f"bare-{bare_count}"] = _decode_payload(data[position:line_end])
+            bare_count += 1
+            position = line_end + 1
+            continue
+
+        text_header = _TEXT_ROW.match(data, colon + 1)
+        if text_header:
+            start = text_header.end()
+            end = start + int(text_header.group(1), 16)
+            rows[row_id.decode()] = data[start:end].decode("utf-8", errors="replace")
+            position = end
+            continue
+
+        rows[row_id.decode()] = _decode_payload(data[colon + 1 : line_end])
+        position = line_end + 1
+    return rows
+
+
+def _decode_payload(raw: bytes) -> Any:
+    """A row's payload as JSON when it is JSON (after any type tag), else as plain text."""
+    text = raw.decode("utf-8", errors="replace").strip()
+    if not text:
+        return None
+    for candidate in (text, _ROW_TAG.sub("", text, count=1)):
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    return text
+
+
+def resolve_references(value: Any, rows: Mapping[str, Any], depth: int = 0) -> Any:
+    """`value` with every `"$id"` / `"$id:key:key"` row pointer replaced by what it points at.
+
+    Zoopla moves long texts (the description) into their own rows and points at them; other
+    `$` strings (`$L2` components, `$undefined`, `$Sreact.fragment`) are left as they are, and
+    `$$` is React's escape for a literal dollar.
+    """
+    if depth > _MAX_RESOLVE_DEPTH:
+        return value
+    if isinstance(value, str):
+        if value.startswith("$$"):
+            return value[1:]
+        match = _REFERENCE.match(value)
+        if match is None or match.group(1) not in rows:
+            return value
+        target = rows[match.group(1)]
+        for key in filter(None, match.group(2).split(":")):
+            target = _step(target, key)
+        # Text rows are final: their content is never itself a pointer.
+        return target if isinstance(target, str) else resolve_references(target, rows, depth + 1)
+    if isinstance(value, dict):
+        return {key: resolve_references(item, rows, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [resolve_references(item, rows, depth + 1) for item in value]
+    return value
+
+
+def _step(target: Any, key: str) -> Any:
+    """One step of a reference path into a dict or a list."""
+    if isinstance(target, dict):
+        return target.get(key)
+    if isinstance(target, list) and key.isdigit() and int(key) < len(target):
+        return target[int(key)]
+    return None
+
+
+def find_dicts(value: Any, wanted: Callable[[dict[str, Any]], bool]) -> Iterator[dict[str, Any]]:
+    """Every dict inside `value`, at any depth, for which `wanted` is true, in document order.
+
+    Iterative, because React trees nest deeper than Python's recursion limit allows for.
+    """
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            if wanted(current):
+                yield current
+            stack.extend(reversed(list(current.values())))
+        elif isinstance(current, list):
+            stack.extend(reversed(current))
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsers
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_rsc_search(body: str, url: str | None = None) -> ParsedPage:
+    """The listings of an App Router search results page (2024 on), with its result count."""
+    rows = rsc_rows(rsc_stream(body))
+    return _search_page("zoopla_rsc_search", list(rows.values()), rows, url)
+
+
+def parse_rsc_detail(body: str, url: str | None = None) -> ParsedPage:
+    """The one listing of an App Router detail page (late 2024 on), full postcode included."""
+    rows = rsc_rows(rsc_stream(body))
+    found = list(find_dicts(list(rows.values()), _is_listing_data))
+    if not found:
+        raise ParseError(
+            "zoopla_rsc_detail: no listing object (a dict with listingId and pricing) in the "
+            "page's RSC rows; Zoopla may have changed its page structure"
+        )
+    return _detail_page("zoopla_rsc_detail", found, rows, url)
+
+
+def parse_next_data_search(body: str, url: str | None = None) -> ParsedPage:
+    """The listings of a `__NEXT_DATA__` search page (2021 to 2024).
+
+    Takes the HTML page, the `__NEXT_DATA__` JSON alone, or the bare JSON array of
+    `regularListingsFormatted` items that scrapers save.
+    """
+    data = _next_data(body, "zoopla_next_data_search")
+    if isinstance(data, list) and all(isinstance(item, dict) for item in data):
+        # Saved items may span several result pages, so no page size or total is implied.
+        listings = dedupe_by_source_id([_search_listing(item, url) for item in data])
+        return ParsedPage(SOURCE, "zoopla_next_data_search", listings)
+    return _search_page("zoopla_next_data_search", [data], {}, url)
+
+
+def parse_next_data_detail(body: str, url: str | None = None) -> ParsedPage:
+    """The listing of a `__NEXT_DATA__` detail page (`props.pageProps.listingDetails`).
+
+    Also takes that JSON alone and the array of projected detail records Scrapfly's scraper
+    saves (keys renamed: `id`, `description`, `type`, `date`, `details`, `agency`...).
+    """
+    data = _next_data(body, "zoopla_next_data_detail")
+    if isinstance(data, list) and data and all(_is_saved_detail(item) for item in data):
+        data = [_from_saved_detail(item) for item in data]
+    found = list(find_dicts(data, _is_listing_details))
+    if not found:
+        raise ParseError(
+            "zoopla_next_data_detail: no listing object (listingDetails: a dict with listingId "
+            "and pricing or analyticsTaxonomy) in the page's __NEXT_DATA__"
+        )
+    return _detail_page("zoopla_next_data_detail", found, {}, url)
+
+
+def _next_data(body: str, format_name: str) -> Any:
+    """The decoded `__NEXT_DATA__` of an HTML page, or the body itself decoded as JSON."""
+    text = body.strip()
+    if text.startswith("<"):
+        script = Selector(text=body).css("script#__NEXT_DATA__::text").get()
+        if script is None:
+            raise ParseError(
+                f'{format_name}: the page has no <script id="__NEXT_DATA__">; it may be an '
+                "App Router (RSC) page or a bot challenge"
+            )
+        text = script
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise ParseError(
+            f"{format_name}: the __NEXT_DATA__ JSON does not decode: {error}"
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Search results
+# ---------------------------------------------------------------------------------------------
+
+
+def _search_page(
+    format_name: str, values: list[Any], rows: Mapping[str, Any], url: str | None
+) -> ParsedPage:
+    """Build a search ParsedPage from the props holding `regularListingsFormatted`.
+
+    Only the regular results are the search's own: featured listings are paid repeats and
+    extended listings come from outside the searched area; their counts go in `extra`.
+    """
+    props = next(find_dicts(values, _is_search_props), None)
+    if props is None:
+        raise ParseError(
+            f"{format_name}: no search results props (a dict with regularListingsFormatted) "
+            "in the page; Zoopla may have changed its page structure"
+        )
+    props = resolve_references(props, rows)
+    items = [item for item in props["regularListingsFormatted"] if isinstance(item, dict)]
+    listings = dedupe_by_source_id([_search_listing(item, url) for item in items])
+
+    pagination = props.get("pagination") if isinstance(props.get("pagination"), dict) else {}
+    total = int_or_none(pagination.get("totalResults"))
+    if total is None:
+        targeting = props.get("dfpAdTargeting") or {}
+        total = int_or_none(targeting.get("search_results_count"))
+    page_number = int_or_none(pagination.get("pageNumber"))
+    page_max = int_or_none(pagination.get("pageNumberMax"))
+    extra = {
+        "page_number": page_number,
+        "page_number_max": page_max,
+        "featured_skipped": len(props.get("featuredListingsFormatted") or []),
+        "extended_skipped": len(props.get("extendedListingsFormatted") or []),
+    }
+    return ParsedPage(
+        source=SOURCE,
+        format=format_name,
+        listings=listings,
+        total_results=total,
+        page_size=SEARCH_PAGE_SIZE,
+        next_page_url=_next_search_page(url, page_number, page_max),
+        extra=extra,
+    )
+
+
+def _search_listing(item: Mapping[str, Any], url: str | None) -> NormalisedListing:
+    """One `regularListingsFormatted` item as a NormalisedListing."""
+    listing_id = item.get("listingId")
+    if listing_id in (None, ""):
+        raise ParseError(f"zoopla search item has no listingId: keys {sorted(item)[:12]}")
+    listing_id = str(listing_id)
+    counts = {
+        feature.get("iconId"): feature.get("content")
+        for feature in item.get("features") or []
+        if isinstance(feature, dict)
+    }
+    price_text = item.get("price")
+    price = whole_pounds(price_text)
+    if price is None:
+        price = int_or_none(item.get("priceUnformatted"))
+    address = clean_text(item.get("address"))
+    postcode = normalise_postcode(address)
+    latitude, longitude = _coordinates(item)
+    uris = item.get("listingUris") or {}
+    detail_path = uris.get("detail") or f"/for-sale/details/{listing_id}/"
+    zoopla_type = item.get("propertyType")
+    title = clean_text(item.get("title"))
+
+    return NormalisedListing(
+        source=SOURCE,
+        source_id=listing_id,
+        url=_absolute(detail_path, url),
+        listing_type="sale",
+        title=title,
+        price=price,
+        price_qualifier=_qualifier(item.get("priceTitle"), price_text),
+        property_type=_property_type(zoopla_type, title),
+        property_sub_type=zoopla_type,
+        bedrooms=int_or_none(counts.get("bed")),
+        bathrooms=int_or_none(counts.get("bath")),
+        tenure=_tenure_from_tags(item.get("tags")),
+        postcode=postcode,
+        outcode=outcode_of(postcode, _trailing_outcode(address)),
+        address=address,
+        latitude=latitude,
+        longitude=longitude,
+        summary=clean_text(item.get("summaryDescription")),
+        agent=clean_text((item.get("branch") or {}).get("name")),
+        first_listed_at=listing_date(item.get("publishedOn")),
+        update_reason=_search_update_reason(item),
+        updated_at=_uk_time_as_utc(item.get("lastPublishedDate")),
+        image_count=int_or_none(item.get("numberOfImages")),
+    )
+
+
+def _search_update_reason(item: Mapping[str, Any]) -> str | None:
+    """What the card says changed last: under offer, a price cut, else its flag ("Just added"
+    is "new", "Back to market" is "back_to_market")."""
+    if item.get("underOffer"):
+        return "under_offer"
+    if item.get("priceDrop"):
+        return "price_reduced"
+    flag = clean_text(item.get("flag"))
+    if flag is None:
+        return None
+    return "new" if flag.lower() == "just added" else re.sub(r"\W+", "_", flag.lower()).strip("_")
+
+
+def _next_search_page(url: str | None, page_number: int | None, page_max: int | None) -> str | None:
+    """The URL of the following result page (`pn` + 1), when the pagination says there is one."""
+    if not url or page_number is None or page_max is None or page_number >= page_max:
+        return None
+    return with_query_value(url, "pn", str(page_number + 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Detail pages
+# ---------------------------------------------------------------------------------------------
+
+
+def _detail_page(
+    format_name: str, found: list[dict[str, Any]], rows: Mapping[str, Any], url: str | None
+) -> ParsedPage:
+    """Build a detail ParsedPage from the listing objects found (the page repeats them)."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for candidate in found:
+        listing_id = str(candidate["listingId"])
+        # The page repeats the object for several components; the fullest copy wins.
+        if len(candidate) > len(by_id.get(listing_id, {})):
+            by_id[listing_id] = candidate
+    listings = [_detail_listing(resolve_references(data, rows), url) for data in by_id.values()]
+    return ParsedPage(SOURCE, format_name, listings, total_results=len(listings))
+
+
+def _detail_listing(data: Mapping[str, Any], url: str | None) -> NormalisedListing:
+    """A detail page's listing object (RSC `ListingData` or `listingDetails`) normalised."""
+    listing_id = str(data["listingId"])
+    taxonomy = data.get("analyticsTaxonomy") or data.get("adTargeting") or {}
+    pricing = data.get("pricing") or {}
+    counts = data.get("counts") or {}
+    location = data.get("location") or {}
+    nts = _nts_values(data.get("ntsInfo"))
+
+    price = whole_pounds(pricing.get("internalValue"))
+    if price is None:
+        price = whole_pounds(taxonomy.get("price")) or whole_pounds(pricing.get("label"))
+    # The sandbox and older pages put a qualifier code ("offers_over") in the taxonomy only.
+    taxonomy_qualifier = str(taxonomy.get("priceQualifier") or "").replace("_", " ")
+    qualifier_label = pricing.get("priceQualifierLabel") or taxonomy_qualifier
+    postcode = normalise_postcode(location.get("postalCode")) or normalise_postcode(
+        f"{taxonomy.get('outcode') or ''} {taxonomy.get('incode') or ''}"
+    )
+    outcode = location.get("outcode") or taxonomy.get("outcode")
+    latitude, longitude = _coordinates(data)
+    zoopla_type = data.get("propertyType") or taxonomy.get("propertyType")
+    images = data.get("propertyImage")
+    image_count = len(images) if isinstance(images, list) else taxonomy.get("numImages")
+    section = data.get("section") or taxonomy.get("section") or "for-sale"
+    branch = data.get("branchV2") or data.get("branch") or {}
+    agent_fallback = taxonomy.get("branchName")
+
+    return NormalisedListing(
+        source=SOURCE,
+        source_id=listing_id,
+        url=_absolute(f"/{section}/details/{listing_id}/", url),
+        listing_type="sale",
+        title=clean_text(data.get("title")),
+        price=price,
+        price_qualifier=_qualifier(qualifier_label, pricing.get("label")),
+        property_type=_property_type(zoopla_type, data.get("title")),
+        property_sub_type=zoopla_type,
+        bedrooms=int_or_none(counts.get("numBedrooms", taxonomy.get("numBeds"))),
+        bathrooms=int_or_none(counts.get("numBathrooms", taxonomy.get("numBaths"))),
+        tenure=_detail_tenure(data.get("tenure"), nts.get("tenure"), taxonomy.get("tenure")),
+        lease_years_remaining=whole_pounds(nts.get("lease")),
+        ground_rent=whole_pounds(nts.get("ground_rent")),
+        service_charge=whole_pounds(nts.get("service_charge")),
+        postcode=postcode,
+        outcode=outcode_of(postcode, outcode),
+        address=clean_text(data.get("displayAddress") or taxonomy.get("displayAddress")),
+        latitude=latitude,
+        longitude=longitude,
+        summary=clean_text(data.get("summaryDescription")),
+        description=html_to_text(data.get("detailedDescription")),
+        key_features=_bullets(data.get("features")),
+        agent=clean_text(branch.get("branchName") or branch.get("name") or agent_fallback),
+        first_listed_at=listing_date(data.get("publishedOn")),
+        image_count=int_or_none(image_count),
+    )
+
+
+def _nts_values(items: Any) -> dict[str, str]:
+    """The material-information list (`ntsInfo`) as tenure / lease / ground_rent /
+    service_charge values, matched on key or title since Zoopla words them loosely."""
+    found: dict[str, str] = {}
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("value"), str):
+            continue
+        words = f"{item.get('key') or ''} {item.get('title') or ''}".lower().replace("_", " ")
+        for name, marker in (
+            ("tenure", "tenure"),
+            ("lease", "lease"),
+            ("ground_rent", "ground rent"),
+            ("service_charge", "service charge"),
+        ):
+            if marker in words and name not in found:
+                found[name] = item["value"]
+                break
+    return found
+
+
+def _detail_tenure(*labels: Any) -> str:
+    """The first tenure any of the page's places gives; "unknown" when none does."""
+    for label in labels:
+        if isinstance(label, dict):
+            label = label.get("tenureType") or label.get("label") or label.get("value")
+        tenure = normalise_tenure(str(label).replace("_", " ")) if label else "unknown"
+        if tenure != "unknown":
+            return tenure
+    return "unknown"
+
+
+def _bullets(features: Any) -> list[str]:
+    """The key feature bullets as plain text (Zoopla sends them HTML-escaped)."""
+    bullets = features.get("bullets") if isinstance(features, dict) else features
+    if not isinstance(bullets, list):
+        return []
+    texts = (html_to_text(bullet) for bullet in bullets if isinstance(bullet, str))
+    return [text for text in texts if text]
+
+
+def _from_saved_detail(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A Scrapfly projected detail record, keyed back to `listingDetails` names."""
+    coordinates = record.get("coordinates") or {}
+    return {
+        "listingId": record["id"],
+        "title": record.get("title"),
+        "detailedDescription": record.get("description"),
+        "pricing": {"label": record.get("price")},
+        "propertyType": record.get("type"),
+        "publishedOn": record.get("date"),
+        "section": record.get("section"),
+        "features": {"bullets": record.get("features") or []},
+        "location": {
+            "coordinates": {
+                "latitude": coordinates.get("lat"),
+                "longitude": coordinates.get("lng"),
+            }
+        },
+        "propertyImage": record.get("photos"),
+        "analyticsTaxonomy": record.get("details") or {},
+        "branch": record.get("agency") or {},
+    }
+
+
+def _is_saved_detail(item: Any) -> bool:
+    return isinstance(item, dict) and "id" in item and isinstance(item.get("details"), dict)
+
+
+def _is_listing_data(candidate: dict[str, Any]) -> bool:
+    return "listingId" in candidate and isinstance(candidate.get("pricing"), dict)
+
+
+def _is_listing_details(candidate: dict[str, Any]) -> bool:
+    return "listingId" in candidate and (
+        isinstance(candidate.get("pricing"), dict)
+        or isinstance(candidate.get("analyticsTaxonomy"), dict)
+    )
+
+
+def _is_search_props(candidate: dict[str, Any]) -> bool:
+    return isinstance(candidate.get("regularListingsFormatted"), list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Field helpers, shared with the auction parsers
+# ---------------------------------------------------------------------------------------------
+
+# Checked in order: the first pattern found in a label decides. Whole buildings (mixed use,
+# HMOs, blocks) come before house shapes, since "Mid Terrace Building arranged as 7 Letting
+# Rooms" is an HMO first and a terrace second; bungalows before the semi/terrace/detached words.
+_TYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.I))
+    for name, pattern in (
+        ("mixed_use", r"mixed[ _-]?use|\bshops?\b|\bretail\b|\buppers\b|\bcommercial\b"),
+        ("hmo", r"\bhmo\b|multiple occupation|letting rooms?|studio rooms|\bbedsits?\b"),
+        ("block_of_flats", r"block[ _]of[ _]flats|\bblock of\b|\bflats\b|\bapartments\b"),
+        ("land", r"\bland\b|\bplots?\b"),
+        ("bungalow", r"bungalow"),
+        ("semi_detached", r"semi[ _-]?detached|link[ _-]?detached"),
+        ("terraced", r"terrace|town[ _-]?house|\bmews\b"),
+        ("detached", r"detached|cottage|villa|farm[ _-]?house|\bbarn\b|country[ _]house"),
+        ("flat", r"\bflat\b|maisonette|apartment|studio|penthouse|duplex|triplex"),
+    )
+)
+
+
+def classify_property_type(label: str) -> str:
+    """Our property type (flat, terraced, semi_detached, detached, bungalow, block_of_flats,
+    hmo, mixed_use, land, other) for a portal's type code or an auction byline."""
+    for name, pattern in _TYPE_PATTERNS:
+        if pattern.search(label):
+            return name
+    return "other"
+
+
+_BREAK = re.compile(r"<br\s*/?>", re.I)
+_PARAGRAPH_END = re.compile(r"</p\s*>", re.I)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def html_to_text(value: Any) -> str | None:
+    """Plain text from an HTML fragment: line breaks kept, paragraphs apart, entities decoded.
+
+    Some saved records escape their markup twice (`&lt;br /&gt;`), so a second pass runs when
+    the first one uncovers tags.
+    """
+    if not isinstance(value, str):
+        return None
+    text = value
+    for _ in range(2):
+        text = _PARAGRAPH_END.sub("\n\n", _BREAK.sub("\n", text))
+        text = html.unescape(_TAG.sub("", text))
+        if not _TAG.search(text):
+            break
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    collapsed = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return collapsed or None
+
+
+_ORDINAL = re.compile(r"(\d{1,2})(?:st|nd|rd|th)\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})")
+
+
+def listing_date(value: Any) -> dt.date | None:
+    """A date from ISO text ("2025-09-20T13:46:10") or Zoopla's "1st Nov 2023"; else None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        pass
+    match = _ORDINAL.search(text)
+    if match is None:
+        return None
+    day, month, year = match.groups()
+    for month_format in ("%b", "%B"):
+        try:
+            return dt.datetime.strptime(f"{day} {month} {year}", f"%d {month_format} %Y").date()
+        except ValueError:
+            continue
+    return None
+
+
+def site_root(url: str | None, default: str, site_path: re.Pattern[str]) -> str:
+    """Where a site's absolute paths start for a page fetched from `url`.
+
+    Real pages live at the site root (`default`); a stand-in may mount the site under a prefix
+    (`http://127.0.0.1:8123/zoopla`), which is the part of the URL path before `site_path`.
+    """
+    if not url:
+        return default
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return default
+    site_host = urlsplit(default).netloc.removeprefix("www.")
+    if parts.netloc == site_host or parts.netloc.endswith("." + site_host):
+        return default
+    match = site_path.search(parts.path)
+    prefix = parts.path[: match.start()] if match else parts.path.rstrip("/")
+    return f"{parts.scheme}://{parts.netloc}{prefix}"
+
+
+def with_query_value(url: str, key: str, value: str) -> str:
+    """`url` with one query parameter set, the others kept exactly as written (Allsop's bare
+    `react` flag must stay bare)."""
+    parts = urlsplit(url)
+    kept = [item for item in parts.query.split("&") if item and item.split("=")[0] != key]
+    return urlunsplit(parts._replace(query="&".join([*kept, f"{key}={value}"])))
+
+
+def _absolute(path: str, url: str | None) -> str:
+    """A Zoopla site path as an absolute URL on the site the page came from."""
+    if path.startswith(("http://", "https://")):
+        return path
+    return site_root(url, ZOOPLA_ROOT, _ZOOPLA_SITE_PATH) + "/" + path.lstrip("/")
+
+
+def _qualifier(label: Any, price_text: Any) -> str:
+    """Our price qualifier from the label beside the price, or from a price with no figure
+    ("POA"); a plain figure with no label is a fixed asking price."""
+    if isinstance(label, str) and label.strip():
+        return normalise_price_qualifier(label)
+    if isinstance(price_text, str) and whole_pounds(price_text) is None and price_text.strip():
+        return normalise_price_qualifier(price_text)
+    return "fixed"
+
+
+def _property_type(zoopla_type: Any, title: Any) -> str | None:
+    """Our type from Zoopla's code, else from the title ("3 bed property for sale")."""
+    label = zoopla_type if isinstance(zoopla_type, str) and zoopla_type else title
+    return classify_property_type(label) if isinstance(label, str) and label else None
+
+
+def _tenure_from_tags(tags: Any) -> str:
+    """The tenure a search card's tag chips name ("Freehold", "Share of Freehold")."""
+    for tag in tags if isinstance(tags, list) else []:
+        content = tag.get("content") if isinstance(tag, dict) else tag
+        tenure = normalise_tenure(content) if isinstance(content, str) else "unknown"
+        if tenure != "unknown":
+            return tenure
+    return "unknown"
+
+
+def _trailing_outcode(address: str | None) -> str | None:
+    """The outcode that ends a display address ("Liverpool Road, London N1" -> "N1")."""
+    if not address:
+        return None
+    last = address.replace(",", " ").split()[-1]
+    return last if OUTCODE_PATTERN.match(last) else None
+
+
+def _coordinates(data: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """Latitude and longitude from `location.coordinates` or a card's `pos`."""
+    coordinates = (data.get("location") or {}).get("coordinates") or {}
+    latitude = coordinates.get("latitude")
+    longitude = coordinates.get("longitude")
+    if latitude is None and isinstance(data.get("pos"), dict):
+        latitude, longitude = data["pos"].get("lat"), data["pos"].get("lng")
+    return float_or_none(latitude), float_or_none(longitude)
+
+
+def instant(value: Any, assumed_zone: dt.tzinfo) -> dt.datetime | None:
+    """An ISO timestamp as an aware datetime, read in `assumed_zone` when it names no zone."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=assumed_zone)
+
+
+def _uk_time_as_utc(value: Any) -> dt.datetime | None:
+    """A Zoopla local timestamp ("2023-11-01T10:42:29") as a naive UTC datetime, the
+    warehouse's convention for `updated_at`."""
+    moment = instant(value, UK_TIME)
+    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment else None
+
+
+def clean_text(value: Any) -> str | None:
+    """Text with its whitespace tidied, or None for empty or non-text values."""
+    if not isinstance(value, str):
+        return None
+    text = " ".join(value.split())
+    return text or None
+
+
+def int_or_none(value: Any) -> int | None:
+    """A whole number from an int or digit text ("1,388"); None otherwise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    digits = str(value).replace(",", "").strip()
+    return int(digits) if digits.isdigit() else None
+
+
+def float_or_none(value: Any) -> float | None:
+    """A float from a number or numeric text (Allsop sends coordinates as strings)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
