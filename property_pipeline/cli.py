@@ -10,9 +10,6 @@ from zoneinfo import ZoneInfo
 
 from property_pipeline.partitions import TIMEZONE
 
-DAILY_ASSETS = ("raw_listings", "deduped_listings", "screened", "enriched", "scored", "digests")
-WEEKLY_ASSET = "weekly_stats"
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `property-pipeline` console script."""
@@ -53,6 +50,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="also bind each model against the warehouse schema"
     )
     models.set_defaults(handler=_list_models)
+
+    parse = commands.add_parser(
+        "parse",
+        help="print the listings in a saved page or API response as JSON lines",
+        description="Read a saved search or detail page, an API response, or a JSON array of "
+        "listing objects, and print one normalised listing a line, deduplicated by source_id.",
+    )
+    parse.add_argument("file", help="the saved file, or - for standard input")
+    parse.add_argument(
+        "--source",
+        choices=["rightmove", "zoopla", "allsop", "auctionhouse"],
+        help="the site it came from, when the content alone leaves it open",
+    )
+    parse.set_defaults(handler=_parse_file)
 
     _add_sandbox_command(commands)
     return parser
@@ -96,6 +107,33 @@ def _run_demo(args: argparse.Namespace) -> int:
         return _fail(str(error))
     print(report.render())
     return 0 if report.success else 1
+
+
+def _parse_file(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from property_pipeline.sources.listing import (
+        BotChallengeError,
+        ParseError,
+        dedupe_by_source_id,
+    )
+    from property_pipeline.sources.parsers.detect import parse_document
+
+    name = "standard input" if args.file == "-" else args.file
+    try:
+        body = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(errors="replace")
+    except OSError as error:
+        return _fail(f"{name}: cannot be read: {error.strerror or error}")
+    try:
+        parsed = parse_document(body, None, args.source)
+    except BotChallengeError as error:
+        return _fail(f"{name}: a bot challenge page, not listings: {error}")
+    except ParseError as error:
+        return _fail(f"{name}: {error}")
+    for listing in dedupe_by_source_id(parsed.listings):
+        print(json.dumps(listing.to_json_record(), ensure_ascii=False))
+    return 0
 
 
 def _list_models(args: argparse.Namespace) -> int:
