@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 PYTEST_ARGS ?=
 
-.PHONY: install demo test dev lint format validate clean
+.PHONY: install demo test dev sandbox lint format validate clean
 
 install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
@@ -28,6 +28,9 @@ test: install
 
 dev: install
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+sandbox: install
+	$(BIN)/property-pipeline sandbox --port 8765 --listings 20000
 
 validate: install
 	$(BIN)/dagster definitions validate -w workspace.yaml
