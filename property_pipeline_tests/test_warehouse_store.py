@@ -67,6 +67,21 @@ def test_creating_the_schema_again_keeps_existing_rows(conn) -> None:
     assert store.partition_row_count(conn, "scored", DAY) == 1
 
 
+def test_a_table_from_an_older_schema_gains_the_new_columns_and_keeps_its_rows() -> None:
+    conn = duckdb.connect(":memory:")
+    conn.execute("create table scored (partition_date date not null, listing_key varchar not null)")
+    conn.execute("insert into scored values (date '2026-11-02', 'a')")
+
+    store.create_schema(conn)
+
+    columns = [row[0] for row in conn.execute("describe scored").fetchall()]
+    assert columns[:2] == ["partition_date", "listing_key"]
+    assert {"score", "band", "recommendation"} <= set(columns)
+    assert conn.execute("select partition_date, listing_key, score from scored").fetchall() == [
+        (DAY, "a", None)
+    ]
+
+
 def test_replacing_a_partition_twice_leaves_one_copy_of_its_rows(conn) -> None:
     first = store.replace_partition(conn, "scored", DAY, scored_rows(("a", 90), ("b", 70)))
     second = store.replace_partition(conn, "scored", DAY, scored_rows(("a", 91), ("b", 71)))

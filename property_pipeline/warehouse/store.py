@@ -9,6 +9,7 @@ duplicated partition, and a model may read the very table it replaces (increment
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -41,8 +42,34 @@ def schema_sql() -> str:
 
 
 def create_schema(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create every warehouse table that does not exist yet; existing data is untouched."""
+    """Create every warehouse table that does not exist yet, and add columns the schema has
+    gained since a table was created (as nullable columns); existing rows are untouched."""
     conn.execute(schema_sql())
+    for table, column, data_type in _missing_columns(conn):
+        conn.execute(f'alter table {table} add column "{column}" {data_type}')
+
+
+def _missing_columns(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """(table, column, type) in schema.sql but not in the connected warehouse."""
+    wanted = _schema_columns(schema_sql())
+    present = set(conn.execute(_COLUMNS_SQL).fetchall())
+    present_names = {(table, column) for table, column, _ in present}
+    return [row for row in wanted if (row[0], row[1]) not in present_names]
+
+
+@functools.lru_cache(maxsize=4)
+def _schema_columns(ddl: str) -> tuple[tuple[str, str, str], ...]:
+    with duckdb.connect(":memory:") as reference:
+        reference.execute(ddl)
+        return tuple(reference.execute(_COLUMNS_SQL).fetchall())
+
+
+_COLUMNS_SQL = """
+    select table_name, column_name, data_type
+    from information_schema.columns
+    where table_schema = 'main'
+    order by table_name, ordinal_position
+"""
 
 
 def warehouse_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
