@@ -29,6 +29,14 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from property_pipeline.sandbox.model import AuctionLot, Listing, Property
+from property_pipeline.sandbox.rendering import (
+    TENURE_LABELS,
+    office_time,
+    ordinal_day,
+    pounds,
+    square_feet,
+    stable_number,
+)
 
 if TYPE_CHECKING:
     from property_pipeline.sandbox.context import SandboxContext
@@ -74,12 +82,6 @@ REDESIGNED_CLASSES = {
     "grid-view-guide": "lot-card__guide",
     "grid-address": "lot-card__address",
 }
-TENURE_WORDS = {
-    "freehold": "Freehold",
-    "leasehold": "Leasehold",
-    "share_of_freehold": "Share of Freehold",
-    "commonhold": "Commonhold",
-}
 
 
 class Auction(Protocol):
@@ -98,12 +100,6 @@ class Auction(Protocol):
 # --- shared wording ---------------------------------------------------------------------------
 
 
-def ordinal_day(day: dt.date) -> str:
-    """The day of the month with its ordinal suffix: 29th, 1st, 22nd, 13th."""
-    suffix = "th" if 11 <= day.day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day.day % 10)
-    return f"{day.day}{suffix or 'th'}"
-
-
 def long_date(day: dt.date) -> str:
     """A date as both houses print it in prose, e.g. 29th April 2026."""
     return f"{ordinal_day(day)} {day:%B %Y}"
@@ -115,11 +111,6 @@ def sale_days(first: dt.date) -> str:
     if second.month == first.month:
         return f"{ordinal_day(first)} and {long_date(second)}"
     return f"{ordinal_day(first)} {first:%B} and {long_date(second)}"
-
-
-def pounds(amount: int) -> str:
-    """Whole pounds with thousands separators, e.g. £200,000."""
-    return f"£{amount:,}"
 
 
 def guide_text(listing: Listing) -> str:
@@ -151,19 +142,8 @@ def _lot(listing: Listing) -> AuctionLot:
     return listing.auction
 
 
-def _stable_int(*parts: object) -> int:
-    digest = hashlib.sha256("|".join(str(part) for part in parts).encode()).digest()
-    return int.from_bytes(digest[:8], "big")
-
-
 def _stable_uuid(*parts: object) -> str:
     return str(uuid.uuid5(ALLSOP_NAMESPACE, "|".join(str(part) for part in parts)))
-
-
-def _clock_time(*parts: object) -> str:
-    """A stable office-hours time of day for record timestamps."""
-    seconds = 8 * 3600 + _stable_int(*parts) % (10 * 3600)
-    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def is_vacant(listing: Listing) -> bool:
@@ -199,7 +179,7 @@ def allsop_byline(listing: Listing) -> str:
         "mixed_use": "Mid Terrace Shop and Uppers",
     }[prop.property_type]
     status = "VACANT" if is_vacant(listing) else "INVESTMENT"
-    return f"{status} - {TENURE_WORDS[prop.tenure]} {kind}"
+    return f"{status} - {TENURE_LABELS[prop.tenure]} {kind}"
 
 
 def allsop_property_types(prop: Property) -> list[str]:
@@ -266,7 +246,7 @@ def allsop_lot(listing: Listing) -> dict[str, Any]:
     byline = allsop_byline(listing)
     address = allsop_address(prop)
     image_id = _stable_uuid(listing.source_id, "image")
-    created = f"{listing.first_listed.isoformat()} {_clock_time(listing.source_id, 'created')}"
+    created = f"{listing.first_listed.isoformat()} {office_time(listing.source_id, 'created')}"
     rent_text = "Vacant Possession" if vacant else f"{pounds(rent or 0)} p.a."
     has_legal_pack = (listing.as_of - listing.first_listed).days >= 14
     # A named house has no number; Allsop then leaves house_no blank and uses the name field.
@@ -292,7 +272,7 @@ def allsop_lot(listing: Listing) -> dict[str, Any]:
         "allsop_propertypostcode": prop.postcode,
         "allsop_propertyregion": None,
         "allsop_propertytenancy": None,
-        "allsop_propertytenure": TENURE_WORDS[prop.tenure],
+        "allsop_propertytenure": TENURE_LABELS[prop.tenure],
         "allsop_propertytown": prop.location.town,
         "allsop_propertytype": allsop_property_types(prop),
         "auction_date": uk_midnight_ms(lot.auction_date),
@@ -353,7 +333,7 @@ def allsop_lot(listing: Listing) -> dict[str, Any]:
         "property_class": None if vacant else "investment",
         "property_created_at": created,
         "property_tenancy": lot.tenancy,
-        "property_tenure": TENURE_WORDS[prop.tenure],
+        "property_tenure": TENURE_LABELS[prop.tenure],
         "property_types": allsop_property_types(prop),
         "reference": allsop_reference(listing),
         "region": allsop_region(prop),
@@ -378,8 +358,8 @@ def allsop_lot(listing: Listing) -> dict[str, Any]:
 
 
 def _gia_feature(prop: Property) -> str:
-    square_feet = round(prop.floor_area_sqm * 10.7639)
-    return f"GIA approximately {prop.floor_area_sqm} sq m ({square_feet:,} sq ft)"
+    area = prop.floor_area_sqm
+    return f"GIA approximately {area} sq m ({square_feet(area):,} sq ft)"
 
 
 def allsop_auction(
@@ -575,7 +555,7 @@ def allsop_routes(ctx: SandboxContext) -> list[BaseRoute]:
 
 def auction_number(auction: Auction) -> int:
     """The numeric catalogue id Auction House UK puts in its URLs, stable per auction."""
-    return 10_000 + _stable_int(auction.auction_id) % 90_000
+    return 10_000 + stable_number(auction.auction_id) % 90_000
 
 
 def named_branch(auction: Auction) -> str | None:
@@ -744,7 +724,7 @@ def lot_page(listing: Listing, branch: str) -> str:
     )
     rent = lot.current_rent_per_annum
     details = (
-        ("Tenure", TENURE_WORDS[prop.tenure]),
+        ("Tenure", TENURE_LABELS[prop.tenure]),
         ("Tenancy", lot.tenancy),
         ("Current Rent", f"{pounds(rent)} per annum" if rent else "Vacant"),
         ("Property Type", lot_byline(prop)),

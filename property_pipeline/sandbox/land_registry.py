@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from property_pipeline.sandbox.model import Sale
+from property_pipeline.sandbox.model import Location, Sale
 
 if TYPE_CHECKING:
     from property_pipeline.sandbox.context import SandboxContext
+    from property_pipeline.sandbox.market import SaleColumns
 
 UPSTREAM = "landregistry"
 FIRST_YEAR = 1995
@@ -54,24 +55,34 @@ CHANGED_HEADER = (
 )
 
 
+@runtime_checkable
+class ColumnarSales(Protocol):
+    """Sales that can also be read in columns, as the generated market's are (`SaleRecords`)."""
+
+    def __iter__(self) -> Iterator[Sale]: ...
+
+    def columns(self) -> Iterator[SaleColumns]: ...
+
+    def transferred_in(self, year: int) -> ColumnarSales: ...
+
+
 def ppd_fields(sale: Sale) -> tuple[str, ...]:
     """The 16 Price Paid columns of one sale, in file order, as HMLR writes them."""
     prop = sale.property
-    return (
+    return _fields(
         sale.transaction_id,
-        str(sale.price),
-        f"{sale.transfer_date.isoformat()} 00:00",
+        sale.price,
+        sale.transfer_date,
         prop.postcode,
-        PPD_PROPERTY_TYPES[prop.property_type],
-        old_new_flag(sale),
-        PPD_DURATIONS[prop.tenure],
-        prop.paon.upper(),
-        prop.saon.upper(),
-        prop.street.upper(),
-        prop.locality.upper(),
-        prop.location.town.upper(),
-        prop.location.district.upper(),
-        prop.location.county.upper(),
+        prop.property_type,
+        prop.new_build,
+        prop.year_built,
+        prop.tenure,
+        prop.paon,
+        prop.saon,
+        prop.street,
+        prop.locality,
+        prop.location,
         sale.ppd_category,
         sale.record_status,
     )
@@ -80,19 +91,100 @@ def ppd_fields(sale: Sale) -> tuple[str, ...]:
 def old_new_flag(sale: Sale) -> str:
     """The Old/New flag: Y for the first sale of a new build (within a year of completion)."""
     prop = sale.property
-    is_first_sale = sale.transfer_date.year - prop.year_built <= 1
-    return "Y" if prop.new_build and is_first_sale else "N"
+    return _old_new(prop.new_build, prop.year_built, sale.transfer_date)
+
+
+def ppd_field_rows(sales: Iterable[Sale]) -> Iterator[tuple[str, ...]]:
+    """The columns of every sale in order; read from the market's columns when it offers them,
+    which spares building a `Property` per row of a file that may hold millions."""
+    if not isinstance(sales, ColumnarSales):
+        yield from map(ppd_fields, sales)
+        return
+    for batch in sales.columns():
+        yield from map(
+            _fields,
+            batch.transaction_id,
+            batch.price,
+            batch.transfer_date,
+            batch.postcode,
+            batch.property_type,
+            batch.new_build,
+            batch.year_built,
+            batch.tenure,
+            batch.paon,
+            batch.saon,
+            batch.street,
+            batch.locality,
+            batch.location,
+            batch.ppd_category,
+            batch.record_status,
+        )
+
+
+def _fields(
+    transaction_id: str,
+    price: int,
+    transfer_date: dt.date,
+    postcode: str,
+    property_type: str,
+    new_build: bool,
+    year_built: int,
+    tenure: str,
+    paon: str,
+    saon: str,
+    street: str,
+    locality: str,
+    location: Location,
+    ppd_category: str,
+    record_status: str,
+) -> tuple[str, ...]:
+    return (
+        transaction_id,
+        str(price),
+        f"{transfer_date.isoformat()} 00:00",
+        postcode,
+        PPD_PROPERTY_TYPES[property_type],
+        _old_new(new_build, year_built, transfer_date),
+        PPD_DURATIONS[tenure],
+        paon.upper(),
+        saon.upper(),
+        street.upper(),
+        locality.upper(),
+        location.town.upper(),
+        location.district.upper(),
+        location.county.upper(),
+        ppd_category,
+        record_status,
+    )
+
+
+def _old_new(new_build: bool, year_built: int, transfer_date: dt.date) -> str:
+    return "Y" if new_build and transfer_date.year - year_built <= 1 else "N"
 
 
 def ppd_row(sale: Sale) -> str:
     """One line of an official file: every field quoted, quotes doubled, CRLF ending."""
-    return ",".join(_quoted(field) for field in ppd_fields(sale)) + "\r\n"
+    return ppd_line(ppd_fields(sale))
+
+
+def ppd_line(fields: tuple[str, ...]) -> str:
+    """An official line from the 16 columns: every field quoted, quotes doubled, CRLF ending."""
+    line = '","'.join(fields)
+    # The separators hold two quotes each; any more means a field has quotes to double.
+    if line.count('"') != 2 * (len(fields) - 1):
+        line = '","'.join(field.replace('"', '""') for field in fields)
+    return f'"{line}"\r\n'
 
 
 def changed_ppd_row(sale: Sale) -> str:
     """The same sale in a plausibly re-engineered layout: minimal quoting, UK-style dates."""
-    fields = list(ppd_fields(sale))
-    fields[2] = sale.transfer_date.strftime("%d/%m/%Y")
+    return changed_line(ppd_fields(sale))
+
+
+def changed_line(fields: tuple[str, ...]) -> str:
+    """The re-engineered line from the 16 columns: minimal quoting, dates as DD/MM/YYYY."""
+    day = fields[2]  # "YYYY-MM-DD 00:00"
+    fields = (*fields[:2], f"{day[8:10]}/{day[5:7]}/{day[:4]}", *fields[3:])
     return ",".join(_quoted(f) if "," in f or '"' in f else f for f in fields) + "\r\n"
 
 
@@ -101,12 +193,14 @@ def _quoted(field: str) -> str:
 
 
 def csv_chunks(
-    sales: Iterable[Sale], render: Callable[[Sale], str] = ppd_row, header: str | None = None
+    sales: Iterable[Sale],
+    line: Callable[[tuple[str, ...]], str] = ppd_line,
+    header: str | None = None,
 ) -> Iterator[bytes]:
     """Encode rows in chunks of ROWS_PER_CHUNK, so a streamed file is built as it is sent."""
     batch: list[str] = [header + "\r\n"] if header else []
-    for sale in sales:
-        batch.append(render(sale))
+    for fields in ppd_field_rows(sales):
+        batch.append(line(fields))
         if len(batch) >= ROWS_PER_CHUNK:
             yield "".join(batch).encode("utf-8")
             batch = []
@@ -130,7 +224,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
 
     def csv_response(request: Request, filename: str, sales: Iterable[Sale]) -> Response:
         if ctx.changed_structure(request, UPSTREAM):
-            body = csv_chunks(sales, changed_ppd_row, header=CHANGED_HEADER)
+            body = csv_chunks(sales, changed_line, header=CHANGED_HEADER)
         else:
             body = csv_chunks(sales)
         return StreamingResponse(
@@ -176,7 +270,9 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
     ]
 
 
-def _in_year(sales: Sequence[Sale], year: int) -> Iterator[Sale]:
+def _in_year(sales: Sequence[Sale], year: int) -> Iterable[Sale]:
+    if isinstance(sales, ColumnarSales):
+        return sales.transferred_in(year)
     return (sale for sale in sales if sale.transfer_date.year == year)
 
 

@@ -8,7 +8,9 @@ How it scales: nothing is drawn from a sequential random stream. Each attribute 
 (seed, attribute name, index), so any record can be rebuilt alone and in any order. The fields
 searches filter on (source, outcode, type, bedrooms, live dates, price schedule) live in compact
 numpy columns; `Listing`, `Sale` and `EpcCertificate` objects are built only for the rows a caller
-reads, through lazy sequences. A market of a million listings builds in seconds.
+reads, through lazy sequences. A market of a million listings builds in seconds. Bulk reads (a
+Price Paid file, every certificate) build their records a batch at a time with vectorised draws,
+and a Price Paid file can be written from `SaleColumns` without building a `Property` per row.
 
 The story of one listing: it is added on a day, may be cut in price up to three times, then goes
 under offer and sold STC until the sale completes (the Price Paid row is lodged two to eight weeks
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 import random
 import re
@@ -378,13 +381,21 @@ class _AuctionPlan:
 
 
 class _Records(Sequence[T]):
-    """A read-only sequence that builds each record only when it is read."""
+    """A read-only sequence that builds records only when they are read.
 
-    __slots__ = ("_rows", "_build")
+    `build` turns an array of rows into their records. Iterating asks it for `batch` rows at a
+    time, so a builder whose draws are vectorised pays numpy's per-call cost once per batch; a
+    batch of one suits records that are costly to build and often read only in part.
+    """
 
-    def __init__(self, rows: np.ndarray, build: Callable[[int], T]) -> None:
+    __slots__ = ("_rows", "_build", "_batch")
+
+    def __init__(
+        self, rows: np.ndarray, build: Callable[[np.ndarray], Sequence[T]], batch: int = 1
+    ) -> None:
         self._rows = rows
         self._build = build
+        self._batch = batch
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -397,15 +408,87 @@ class _Records(Sequence[T]):
 
     def __getitem__(self, index: int | slice) -> T | _Records[T]:
         if isinstance(index, slice):
-            return _Records(self._rows[index], self._build)
-        return self._build(int(self._rows[index]))
+            return self._narrow(self._rows[index])
+        return self._build(self._rows[[index]])[0]
+
+    def _narrow(self, rows: np.ndarray) -> _Records[T]:
+        return _Records(rows, self._build, self._batch)
 
     def __iter__(self) -> Iterator[T]:
-        for row in self._rows:
-            yield self._build(int(row))
+        for low in range(0, len(self._rows), self._batch):
+            yield from self._build(self._rows[low : low + self._batch])
 
     def __repr__(self) -> str:
         return f"<{len(self)} records, built on access>"
+
+
+@dataclass(frozen=True, slots=True)
+class SaleColumns:
+    """Price Paid rows as parallel lists, one entry a row: each `Sale` value, and the fields of
+    its `Property` that the Price Paid file prints. Writers of whole files read these instead
+    of `Sale`s, so no `Property` is built for a row that only becomes a line of text."""
+
+    transaction_id: list[str]
+    price: list[int]
+    transfer_date: list[dt.date]
+    ppd_category: list[str]
+    lodged_on: list[dt.date]
+    record_status: list[str]
+    paon: list[str]
+    saon: list[str]
+    street: list[str]
+    locality: list[str]
+    location: list[Location]
+    postcode: list[str]
+    property_type: list[str]
+    tenure: list[str]
+    year_built: list[int]
+    new_build: list[bool]
+
+
+class SaleRecords(_Records[Sale]):
+    """Price Paid rows of one query, built on access: as `Sale`s, or batch by batch as columns.
+
+    `transfer` holds each row's transfer day, indexed like the rows, so a yearly file narrows
+    the rows before anything is built.
+    """
+
+    __slots__ = ("_columns", "_transfer")
+
+    def __init__(
+        self,
+        rows: np.ndarray,
+        build: Callable[[np.ndarray], Sequence[Sale]],
+        columns: Callable[[np.ndarray], SaleColumns],
+        transfer: np.ndarray,
+    ) -> None:
+        super().__init__(rows, build, _BATCH)
+        self._columns = columns
+        self._transfer = transfer
+
+    def _narrow(self, rows: np.ndarray) -> SaleRecords:
+        return SaleRecords(rows, self._build, self._columns, self._transfer)
+
+    def columns(self) -> Iterator[SaleColumns]:
+        """Every row in order, a batch of columns at a time."""
+        for low in range(0, len(self._rows), self._batch):
+            yield self._columns(self._rows[low : low + self._batch])
+
+    def transferred_in(self, year: int) -> SaleRecords:
+        """The rows whose transfer date falls in `year`, in the same order."""
+        first, last = dt.date(year, 1, 1).toordinal(), dt.date(year, 12, 31).toordinal()
+        days = self._transfer[self._rows]
+        return self._narrow(self._rows[(days >= first) & (days <= last)])
+
+
+def _one_by_one(build: Callable[[int], T]) -> Callable[[np.ndarray], list[T]]:
+    """A batch builder for `_Records` from a builder of one record."""
+    return lambda rows: [build(int(row)) for row in rows]
+
+
+# Records built together when a bulk sequence is iterated: enough to spread numpy's per-call cost
+# thin, few enough that reading only the first record of a result stays cheap.
+_BATCH = 1024
 
 
 class _Lru(Generic[K, V]):
@@ -1271,6 +1354,7 @@ def _earlier_sales(
     }
 
 
+_RECORD_STATUSES = ("A", "C", "D")  # Price Paid record status: addition, change, deletion
 _SALE_DTYPES = {"key": np.int32, "transfer": np.int32, "price": np.int32, "b": np.bool_}
 
 
@@ -1349,12 +1433,8 @@ def _build_certificates(
 def _certificate_columns(
     draws: _Draws, props: _Properties, limit: np.ndarray, marketed: np.ndarray, q: np.ndarray
 ) -> dict[str, np.ndarray]:
-    split = (props.kind[q] == _BLOCK) | (props.kind[q] == _MIXED)
     # Blocks and shops are not dwellings: their flats carry the certificates, one per flat.
-    units = np.where(split, props.units[q], 1).astype(np.int64)
-    owner = np.repeat(q, units)
-    firsts = np.concatenate([[0], np.cumsum(units)[:-1]])
-    unit = np.arange(units.sum()) - np.repeat(firsts - split, units)
+    owner, unit = _dwellings(props, q)
     dwelling = owner * 16 + unit
 
     latest_allowed = limit[owner].astype(np.int64) + 140
@@ -1403,6 +1483,7 @@ def _flat_area(bedrooms: np.ndarray | int) -> np.ndarray | int:
     return 28 + 21 * bedrooms
 
 
+@functools.cache
 def _band(score: int) -> str:
     for floor, band in ((92, "A"), (81, "B"), (69, "C"), (55, "D"), (39, "E"), (21, "F")):
         if score >= floor:
@@ -1479,6 +1560,8 @@ class Market:
         )
         self._sales_cache: _Lru[int, np.ndarray] = _Lru(8)
         self._property_cache: _Lru[tuple[int, int], Property] = _Lru(16_384)
+        # Per home: -1 until first needed, then bit 0 "building named", bit 1 "locality shown".
+        self._address_bits = np.full(len(self._props.group), -1, dtype=np.int8)
         self._listing_cache: _Lru[tuple[int, int], Listing] = _Lru(8_192)
 
     def _index_lookups(self) -> None:
@@ -1586,7 +1669,7 @@ class Market:
 
         rows = self._search_cache.get_or_build(key, run)
         ordinal = day.toordinal()
-        return _Records(rows, lambda row: self._listing_at(row, ordinal))
+        return _Records(rows, _one_by_one(lambda row: self._listing_at(row, ordinal)))
 
     def _search_rows(
         self,
@@ -1842,75 +1925,121 @@ class Market:
         return (0,) * studios + (1,) * (units - studios - two_beds) + (2,) * two_beds
 
     def _property(self, q: int, unit: int = 0) -> Property:
-        return self._property_cache.get_or_build((q, unit), lambda: self._build_property(q, unit))
-
-    def _build_property(self, q: int, unit: int) -> Property:
-        p = self._props
-        place_index = int(p.place[q])
-        place = PLACES[place_index]
-        street, number = int(p.street[q]), int(p.number[q])
-        rng = self._draws.rng("property", q)
-        kind = int(p.kind[q])
-        year = int(p.year_built[q])
-        paon, saon = str(number), ""
-        if kind == _FLAT:
-            if year >= 1960 and rng.random() < 0.6:
-                paon = BUILDING_NAMES[(street * 3 + number // 20) % len(BUILDING_NAMES)]
-                saon = f"Flat {number % 20 + 1}"
-            else:
-                saon = f"Flat {1 + number % 4}"
-        lease = int(p.lease[q]) or None
-        tenure = TENURES[int(p.tenure[q])]
-        jitter_lat = (rng.random() - 0.5) * 0.02
-        jitter_lon = (rng.random() - 0.5) * 0.03
-        prop = Property(
-            property_id=q + 1,
-            paon=paon,
-            saon=saon,
-            street=_street_name(place_index, street),
-            locality=place.area if place.area != place.location.town and rng.random() < 0.7 else "",
-            location=place.location,
-            postcode=_postcode(place_index, int(p.postcode_key[q])),
-            latitude=round(place.location.latitude + jitter_lat, 6),
-            longitude=round(place.location.longitude + jitter_lon, 6),
-            property_type=PROPERTY_TYPES[kind],
-            bedrooms=int(p.bedrooms[q]),
-            bathrooms=int(p.bathrooms[q]),
-            units=int(p.units[q]),
-            tenure=tenure,
-            lease_years_remaining=lease,
-            ground_rent=_ground_rent(rng, tenure, lease, int(p.flags[q])),
-            service_charge=_service_charge(rng, kind, tenure, int(p.flags[q])),
-            floor_area_sqm=int(p.floor_area[q]),
-            year_built=year,
-            new_build=year >= 2024,
-            epc_rating=_band(int(p.epc_score[q])),
-            epc_potential=_band(int(p.epc_potential[q])),
-            condition=CONDITIONS[int(p.condition[q])],
-            market_value=int(p.value[q]),
+        return self._property_cache.get_or_build(
+            (q, unit), lambda: self._properties(np.array([q]), np.array([unit]))[0]
         )
-        return prop if unit == 0 else self._flat_in(prop, q, unit)
 
-    def _flat_in(self, building: Property, q: int, unit: int) -> Property:
-        """One flat of a block or above a shop, as its own EPC and title know it."""
-        beds = self._unit_beds(q)[unit - 1]
-        jitter = int(self._draws.integers("epc-unit", q * 16 + unit, -5, 5))
-        score = min(max(int(self._props.epc_score[q]) + jitter, 1), 97)
-        return dataclasses.replace(
-            building,
-            property_id=10**12 + (q + 1) * 100 + unit,
-            saon=f"Flat {unit}",
-            property_type="flat",
-            bedrooms=beds,
-            bathrooms=1,
-            units=1,
-            ground_rent=None,
-            service_charge=None,
-            floor_area_sqm=int(_flat_area(beds)),
-            epc_rating=_band(score),
-            epc_potential=_band(max(int(self._props.epc_potential[q]), score)),
-            market_value=building.market_value // building.units,
-        )
+    def _properties(self, qs: np.ndarray, units: np.ndarray | None = None) -> list[Property]:
+        """Homes (unit 0) and flats of blocks (unit 1 on) for many rows at once, uncached.
+
+        Bulk readers call this directly: a Price Paid file names hundreds of thousands of homes
+        once or twice each, which would only churn the cache that listing pages rely on.
+        """
+        qs = np.asarray(qs, dtype=np.int64)
+        buildings, which = np.unique(qs, return_inverse=True)
+        homes = self._homes(buildings)
+        found = [homes[i] for i in which.tolist()]
+        if units is None or not units.any():
+            return found
+        positions, flats = self._flats(qs, np.asarray(units, dtype=np.int64), found)
+        for i, flat in zip(positions, flats, strict=True):
+            found[i] = flat
+        return found
+
+    def _homes(self, qs: np.ndarray) -> list[Property]:
+        """Whole buildings: the columns read in one pass, then each home's own draws."""
+        column = {name: getattr(self._props, name)[qs].tolist() for name in _HOME_COLUMNS}
+        rng = random.Random(0)
+        homes = []
+        for i, (q, seed) in enumerate(zip(qs.tolist(), self._home_seeds(qs), strict=True)):
+            place_index, kind, flags = column["place"][i], column["kind"][i], column["flags"][i]
+            place = PLACES[place_index]
+            year = column["year_built"][i]
+            # Reseeding one generator gives the same numbers as a new one, at half the cost.
+            rng.seed(seed)
+            named, jitter_lat, jitter_lon, has_locality = _address_draws(
+                rng, kind, year, place_index
+            )
+            paon, saon, street, locality = _address_text(
+                place_index, column["street"][i], column["number"][i], kind, named, has_locality
+            )
+            lease = column["lease"][i] or None
+            tenure = TENURES[column["tenure"][i]]
+            homes.append(
+                Property(
+                    property_id=q + 1,
+                    paon=paon,
+                    saon=saon,
+                    street=street,
+                    locality=locality,
+                    location=place.location,
+                    postcode=_postcode(place_index, column["postcode_key"][i]),
+                    latitude=round(place.location.latitude + jitter_lat, 6),
+                    longitude=round(place.location.longitude + jitter_lon, 6),
+                    property_type=PROPERTY_TYPES[kind],
+                    bedrooms=column["bedrooms"][i],
+                    bathrooms=column["bathrooms"][i],
+                    units=column["units"][i],
+                    tenure=tenure,
+                    lease_years_remaining=lease,
+                    ground_rent=_ground_rent(rng, tenure, lease, flags),
+                    service_charge=_service_charge(rng, kind, tenure, flags),
+                    floor_area_sqm=column["floor_area"][i],
+                    year_built=year,
+                    new_build=year >= 2024,
+                    epc_rating=_band(column["epc_score"][i]),
+                    epc_potential=_band(column["epc_potential"][i]),
+                    condition=CONDITIONS[column["condition"][i]],
+                    market_value=column["value"][i],
+                )
+            )
+        return homes
+
+    def _home_seeds(self, qs: np.ndarray) -> list[int]:
+        """The seed of each home's own generator, which draws its address and lease details."""
+        return self._draws.bits("property", qs).tolist()
+
+    def _flats(
+        self, qs: np.ndarray, units: np.ndarray, buildings: list[Property]
+    ) -> tuple[list[int], list[Property]]:
+        """Flats of blocks and above shops, as their own EPCs and titles know them.
+
+        Returns the positions in `qs` that name a flat and those flats, each made from the
+        building at the same position.
+        """
+        at = np.nonzero(units > 0)[0]
+        q, unit = qs[at], units[at]
+        beds = _unit_bedrooms(self._props, q, unit)
+        jitter = self._draws.integers("epc-unit", q * 16 + unit, -5, 5)
+        score = np.clip(self._props.epc_score[q] + jitter, 1, 97)
+        potential = np.maximum(self._props.epc_potential[q], score)
+        flats = [
+            dataclasses.replace(
+                buildings[i],
+                property_id=10**12 + (q_i + 1) * 100 + unit_i,
+                saon=f"Flat {unit_i}",
+                property_type="flat",
+                bedrooms=beds_i,
+                bathrooms=1,
+                units=1,
+                ground_rent=None,
+                service_charge=None,
+                floor_area_sqm=int(_flat_area(beds_i)),
+                epc_rating=_band(score_i),
+                epc_potential=_band(potential_i),
+                market_value=buildings[i].market_value // buildings[i].units,
+            )
+            for i, q_i, unit_i, beds_i, score_i, potential_i in zip(
+                at.tolist(),
+                q.tolist(),
+                unit.tolist(),
+                beds.tolist(),
+                score.tolist(),
+                potential.tolist(),
+                strict=True,
+            )
+        ]
+        return at.tolist(), flats
 
     # -- auctions ------------------------------------------------------------------------------
 
@@ -1937,7 +2066,7 @@ class Market:
         ordinal = day.toordinal()
         visible = lots[self._lots.added[lots] <= ordinal]
         rows = self._lot_row[visible]
-        return _Records(rows, lambda row: self._listing_at(row, ordinal))
+        return _Records(rows, _one_by_one(lambda row: self._listing_at(row, ordinal)))
 
     def _auction_lot(self, lot: int, day: int) -> AuctionLot:
         lots = self._lots
@@ -1959,7 +2088,7 @@ class Market:
 
     # -- Price Paid ----------------------------------------------------------------------------
 
-    def sales(self, until: dt.date) -> Sequence[Sale]:
+    def sales(self, until: dt.date) -> SaleRecords:
         """The complete Price Paid file as it stood on `until`: lodged rows, changes applied."""
         ordinal = until.toordinal()
 
@@ -1971,9 +2100,11 @@ class Market:
             return np.nonzero(keep)[0]
 
         rows = self._sales_cache.get_or_build(ordinal, run)
-        return _Records(rows, lambda row: self._sale(row, "A", ordinal))
+        return self._sale_records(
+            rows, lambda batch: self._sale_values(batch, 0, ordinal), self._sales.transfer
+        )
 
-    def sales_changes(self, year: int, month: int) -> Sequence[Sale]:
+    def sales_changes(self, year: int, month: int) -> SaleRecords:
         """A monthly change file: rows lodged that month (A), corrections (C), deletions (D)."""
         if not 1 <= month <= 12:
             raise ValueError(f"month must be 1-12, got {month}")
@@ -1985,41 +2116,143 @@ class Market:
         changed = s.change_rows[in_month & (s.change == 1)]
         deleted = s.change_rows[in_month & (s.change == 2)]
         rows = np.concatenate([added, changed, deleted])
-        statuses = ["A"] * len(added) + ["C"] * len(changed) + ["D"] * len(deleted)
+        status = np.repeat(np.arange(3, dtype=np.int8), [len(added), len(changed), len(deleted)])
+        # An addition shows the row as first lodged, before any later correction.
+        as_of = np.where(status == 0, s.lodged[rows], last)
 
-        def build(i: int) -> Sale:
-            row = int(rows[i])
-            # An addition shows the row as first lodged, before any later correction.
-            as_of = int(s.lodged[row]) if statuses[i] == "A" else last
-            return self._sale(row, statuses[i], as_of)
+        def values(positions: np.ndarray) -> tuple[np.ndarray, dict[str, list]]:
+            return self._sale_values(rows[positions], status[positions], as_of[positions])
 
-        return _Records(np.arange(len(rows)), build)
+        return self._sale_records(np.arange(len(rows)), values, s.transfer[rows])
 
-    def _sale(self, row: int, record_status: str, as_of: int) -> Sale:
+    def _sale_records(
+        self,
+        rows: np.ndarray,
+        values: Callable[[np.ndarray], tuple[np.ndarray, dict[str, list]]],
+        transfer: np.ndarray,
+    ) -> SaleRecords:
+        def sales(batch: np.ndarray) -> list[Sale]:
+            homes, v = values(batch)
+            return [
+                Sale(
+                    transaction_id=v["transaction_id"][i],
+                    price=v["price"][i],
+                    transfer_date=v["transfer_date"][i],
+                    property=home,
+                    ppd_category=v["ppd_category"][i],
+                    lodged_on=v["lodged_on"][i],
+                    record_status=v["record_status"][i],
+                )
+                for i, home in enumerate(self._properties(homes))
+            ]
+
+        def columns(batch: np.ndarray) -> SaleColumns:
+            homes, row_values = values(batch)
+            return SaleColumns(**row_values, **self._address_columns(homes))
+
+        return SaleRecords(rows, sales, columns, transfer)
+
+    def _sale_values(
+        self, rows: np.ndarray, status: np.ndarray | int, as_of: np.ndarray | int
+    ) -> tuple[np.ndarray, dict[str, list]]:
+        """The sold home of each row, and the row's own `Sale` values as they read on `as_of`.
+
+        `status` indexes _RECORD_STATUSES; both it and `as_of` may be one value for all rows.
+        """
         s = self._sales
-        price, lodged = int(s.price[row]), int(s.lodged[row])
-        change = int(np.searchsorted(s.change_rows, row))
-        if change < len(s.change_rows) and s.change_rows[change] == row:
-            if s.change[change] == 1 and s.change_lodged[change] <= as_of:
-                price = int(s.corrected_price[change])
-            if record_status != "A":
-                lodged = int(s.change_lodged[change])
-        key = int(s.key[row])
-        high = int(self._draws.bits("ppd-id-high", key))
-        low = int(self._draws.bits("ppd-id-low", key))
-        transaction_id = (
-            f"{{{high >> 32:08X}-{(high >> 16) & 0xFFFF:04X}-{high & 0xFFFF:04X}"
-            f"-E063-{low & 0xFFFFFFFFFFFF:012X}}}"
+        n = len(rows)
+        status = np.broadcast_to(np.asarray(status, dtype=np.int8), n)
+        as_of = np.broadcast_to(np.asarray(as_of, dtype=np.int64), n)
+        price = s.price[rows].astype(np.int64)
+        lodged = s.lodged[rows].astype(np.int64)
+
+        # Apply the later corrections, and date a change or deletion by its own lodgement.
+        change = np.searchsorted(s.change_rows, rows)
+        has_change = change < len(s.change_rows)
+        has_change[has_change] = s.change_rows[change[has_change]] == rows[has_change]
+        at, change = np.nonzero(has_change)[0], change[has_change]
+        corrected = (s.change[change] == 1) & (s.change_lodged[change] <= as_of[at])
+        price[at[corrected]] = s.corrected_price[change[corrected]]
+        restated = status[at] != 0
+        lodged[at[restated]] = s.change_lodged[change[restated]]
+
+        key = s.key[rows].astype(np.int64)
+        high = self._draws.bits("ppd-id-high", key)
+        low = self._draws.bits("ppd-id-low", key)
+        ids = zip(
+            (high >> np.uint64(32)).tolist(),
+            ((high >> np.uint64(16)) & np.uint64(0xFFFF)).tolist(),
+            (high & np.uint64(0xFFFF)).tolist(),
+            (low & np.uint64(0xFFFFFFFFFFFF)).tolist(),
+            strict=True,
         )
-        return Sale(
-            transaction_id=transaction_id,
-            price=price,
-            transfer_date=dt.date.fromordinal(int(s.transfer[row])),
-            property=self._property(key // 4),
-            ppd_category="B" if s.category_b[row] else "A",
-            lodged_on=dt.date.fromordinal(lodged),
-            record_status=record_status,
-        )
+        return key // 4, {
+            "transaction_id": [f"{{{a:08X}-{b:04X}-{c:04X}-E063-{d:012X}}}" for a, b, c, d in ids],
+            "price": price.tolist(),
+            "transfer_date": [dt.date.fromordinal(day) for day in s.transfer[rows].tolist()],
+            "ppd_category": ["B" if b else "A" for b in s.category_b[rows].tolist()],
+            "lodged_on": [dt.date.fromordinal(day) for day in lodged.tolist()],
+            "record_status": [_RECORD_STATUSES[code] for code in status.tolist()],
+        }
+
+    def _address_columns(self, qs: np.ndarray) -> dict[str, list]:
+        """The `Property` fields a Price Paid row prints, for each of `qs`, without a Property."""
+        homes, which = np.unique(qs, return_inverse=True)
+        named, has_locality = self._address_choices(homes)
+        column = {name: getattr(self._props, name)[homes].tolist() for name in _ADDRESS_COLUMNS}
+        addresses = []
+        for i, (is_named, shows_locality) in enumerate(
+            zip(named.tolist(), has_locality.tolist(), strict=True)
+        ):
+            place_index, kind, year = column["place"][i], column["kind"][i], column["year_built"][i]
+            text = _address_text(
+                place_index,
+                column["street"][i],
+                column["number"][i],
+                kind,
+                is_named,
+                shows_locality,
+            )
+            addresses.append(
+                (
+                    *text,
+                    PLACES[place_index].location,
+                    _postcode(place_index, column["postcode_key"][i]),
+                    PROPERTY_TYPES[kind],
+                    TENURES[column["tenure"][i]],
+                    year,
+                    year >= 2024,
+                )
+            )
+        per_row = [addresses[i] for i in which.tolist()]
+        return {name: [address[k] for address in per_row] for k, name in enumerate(_ADDRESS_FIELDS)}
+
+    def _address_choices(self, qs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each home's building is named and whether its locality is printed.
+
+        Seeding a home's generator costs more than anything else in a Price Paid row, so the
+        answers are drawn the first time a home is asked for and kept, a byte a home.
+        """
+        known = self._address_bits[qs]
+        missing = np.nonzero(known < 0)[0]
+        if len(missing):
+            p, todo = self._props, qs[missing]
+            rng = random.Random(0)
+            drawn = []
+            for seed, kind, year, place_index in zip(
+                self._home_seeds(todo),
+                p.kind[todo].tolist(),
+                p.year_built[todo].tolist(),
+                p.place[todo].tolist(),
+                strict=True,
+            ):
+                rng.seed(seed)
+                named, _, _, has_locality = _address_draws(rng, kind, year, place_index)
+                drawn.append(named + 2 * has_locality)
+            known[missing] = drawn
+            # Threads may race to fill a home; they write the same byte.
+            self._address_bits[todo] = known[missing]
+        return (known & 1) > 0, (known & 2) > 0
 
     # -- EPC -----------------------------------------------------------------------------------
 
@@ -2046,7 +2279,7 @@ class Market:
         if lodged_to is not None:
             rows = rows[c.lodged[rows] <= lodged_to.toordinal()]
         rows = rows[np.lexsort((c.key[rows], c.lodged[rows]))]
-        return _Records(rows, self._certificate)
+        return _Records(rows, self._certificates_at, _BATCH)
 
     def epc_certificate(self, certificate_number: str) -> EpcCertificate | None:
         """One certificate by its number ("1234-5678-9012-3456-7890"), or None if unknown."""
@@ -2058,15 +2291,15 @@ class Market:
         row = int(np.searchsorted(self._certs.key, key))
         if row >= len(self._certs.key) or self._certs.key[row] != key:
             return None
-        return self._certificate(row)
+        return self._certificates_at(np.array([row]))[0]
 
     def _rows_for_dwellings(self, dwellings: np.ndarray) -> np.ndarray:
         keys = self._certs.key
         starts = np.searchsorted(keys, dwellings * 4)
         ends = np.searchsorted(keys, dwellings * 4 + 4)
-        if len(starts) == 0:
-            return np.empty(0, dtype=np.int64)
-        return np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
+        # Every row from each start to its end, in order, without a Python loop.
+        lengths = ends - starts
+        return np.repeat(starts + lengths - np.cumsum(lengths), lengths) + np.arange(lengths.sum())
 
     def _certificate_rows_for_dwelling(self, uprn: int) -> np.ndarray:
         base, multiplier, offset, modulus = _UPRN
@@ -2100,79 +2333,175 @@ class Market:
         mask = np.zeros(len(p.place), dtype=bool)
         for place, street in streets:
             mask |= (p.place == place) & (p.street == street)
-        matches = [q for q in np.nonzero(mask)[0] if self._address_matches(int(q), wanted)]
+        candidates = np.nonzero(mask)[0]
+        matches = [
+            q
+            for q, prop in zip(candidates, self._properties(candidates), strict=True)
+            if " ".join(f"{prop.paon} {prop.street}".lower().split()) in wanted
+        ]
         return self._rows_for_dwellings(
             np.sort(_dwellings_of(p, np.array(matches, dtype=np.int64)))
         )
 
-    def _address_matches(self, q: int, wanted: str) -> bool:
-        prop = self._property(q)
-        first_line = " ".join(f"{prop.paon} {prop.street}".lower().split())
-        return first_line in wanted
-
-    def _certificate(self, row: int) -> EpcCertificate:
+    def _certificates_at(self, rows: np.ndarray) -> list[EpcCertificate]:
+        """Certificates for many rows: keys, seeds and homes drawn in one pass, then the text."""
         c = self._certs
-        key = int(c.key[row])
-        dwelling, k = divmod(key, 4)
-        q, unit = divmod(dwelling, 16)
-        prop = self._property(q, unit)
-        rng = self._draws.rng("certificate", key)
-        lodged = dt.date.fromordinal(int(c.lodged[row]))
+        keys = c.key[rows].astype(np.int64)
+        dwellings = keys // 4
+        homes = self._properties(dwellings // 16, dwellings % 16)
+        seeds = self._draws.bits("certificate", keys).tolist()
         multiplier, offset, modulus = _CERTIFICATE
-        digits = f"{_affine(key, multiplier, offset, modulus):020d}"
         base, u_multiplier, u_offset, u_modulus = _UPRN
-        score = int(c.score[row])
-        built_form, label = _built_form(rng, prop.property_type)
-        return EpcCertificate(
-            certificate_number="-".join(digits[i : i + 4] for i in range(0, 20, 4)),
-            property=prop,
-            uprn=base + _affine(dwelling, u_multiplier, u_offset, u_modulus),
-            lodged_on=lodged,
-            inspected_on=lodged - dt.timedelta(days=rng.randint(0, 10)),
-            current_band=_band(score),
-            potential_band=_band(int(c.potential[row])),
-            current_score=score,
-            potential_score=int(c.potential[row]),
-            floor_area_sqm=int(c.floor_area[row]),
-            built_form=built_form,
-            property_type_label=label,
-            construction_age_band=_age_band(prop.year_built),
-            main_fuel=rng.choice(
-                ("mains gas (not community)",) * 8
-                + ("electricity (not community)", "oil (not community)")
-            ),
-            extra={
-                "number-habitable-rooms": str(prop.bedrooms + 1),
-                "transaction-type": "marketed sale"
-                if k == 1
-                else rng.choice(("rental (private)", "marketed sale", "non marketed sale")),
-                "local-authority-label": prop.location.district.title(),
-            },
-        )
+        rng = random.Random(0)
+        certificates = []
+        for key, prop, seed, lodged_day, score, potential, area in zip(
+            keys.tolist(),
+            homes,
+            seeds,
+            c.lodged[rows].tolist(),
+            c.score[rows].tolist(),
+            c.potential[rows].tolist(),
+            c.floor_area[rows].tolist(),
+            strict=True,
+        ):
+            dwelling, k = divmod(key, 4)
+            rng.seed(seed)
+            lodged = dt.date.fromordinal(lodged_day)
+            d = f"{_affine(key, multiplier, offset, modulus):020d}"
+            built_form, label = _built_form(rng, prop.property_type)
+            certificates.append(
+                EpcCertificate(
+                    certificate_number=f"{d[:4]}-{d[4:8]}-{d[8:12]}-{d[12:16]}-{d[16:]}",
+                    property=prop,
+                    uprn=base + _affine(dwelling, u_multiplier, u_offset, u_modulus),
+                    lodged_on=lodged,
+                    inspected_on=lodged - dt.timedelta(days=rng.randint(0, 10)),
+                    current_band=_band(score),
+                    potential_band=_band(potential),
+                    current_score=score,
+                    potential_score=potential,
+                    floor_area_sqm=area,
+                    built_form=built_form,
+                    property_type_label=label,
+                    construction_age_band=_age_band(prop.year_built),
+                    main_fuel=rng.choice(_MAIN_FUELS),
+                    extra={
+                        "number-habitable-rooms": str(prop.bedrooms + 1),
+                        "transaction-type": "marketed sale"
+                        if k == 1
+                        else rng.choice(_TRANSACTIONS),
+                        "local-authority-label": prop.location.district.title(),
+                    },
+                )
+            )
+        return certificates
+
+
+# Columns of `_Properties` a `Property` is made from.
+_HOME_COLUMNS = (
+    "place",
+    "street",
+    "number",
+    "kind",
+    "year_built",
+    "flags",
+    "lease",
+    "tenure",
+    "postcode_key",
+    "bedrooms",
+    "bathrooms",
+    "units",
+    "floor_area",
+    "epc_score",
+    "epc_potential",
+    "condition",
+    "value",
+)
+
+
+# Columns of `_Properties` a Price Paid address is made from, and the `Property` fields it gives.
+_ADDRESS_COLUMNS = ("place", "street", "number", "kind", "year_built", "tenure", "postcode_key")
+_ADDRESS_FIELDS = (
+    "paon",
+    "saon",
+    "street",
+    "locality",
+    "location",
+    "postcode",
+    "property_type",
+    "tenure",
+    "year_built",
+    "new_build",
+)
+
+
+def _dwellings(props: _Properties, qs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each dwelling of these properties as (property, unit): unit 0 for a home, and units 1 on
+    for the flats of a block or above a shop, which are not dwellings themselves."""
+    split = (props.kind[qs] == _BLOCK) | (props.kind[qs] == _MIXED)
+    units = np.where(split, props.units[qs], 1).astype(np.int64)
+    firsts = np.cumsum(units) - units
+    unit = np.arange(units.sum()) - np.repeat(firsts - split, units)
+    return np.repeat(qs, units), unit
 
 
 def _dwellings_of(props: _Properties, qs: np.ndarray) -> np.ndarray:
     """The dwelling keys (prop * 16 + unit) that carry certificates for these properties."""
-    if len(qs) == 0:
-        return np.empty(0, dtype=np.int64)
-    split = (props.kind[qs] == _BLOCK) | (props.kind[qs] == _MIXED)
-    keys = [
-        np.arange(1, int(props.units[q]) + 1) + int(q) * 16 if is_split else np.array([int(q) * 16])
-        for q, is_split in zip(qs, split, strict=True)
-    ]
-    return np.concatenate(keys).astype(np.int64)
+    owner, unit = _dwellings(props, qs)
+    return (owner * 16 + unit).astype(np.int64)
+
+
+def _address_draws(
+    rng: random.Random, kind: int, year: int, place_index: int
+) -> tuple[bool, float, float, bool]:
+    """What a home's own generator decides about its address, in the order it is read.
+
+    Whether a flat's building has a name, the map jitter (latitude, longitude), and whether the
+    locality is printed; the ground rent and service charge are drawn after these. Every reader
+    of an address draws through here, so a `Property` and a Price Paid row always agree.
+    """
+    named = kind == _FLAT and year >= 1960 and rng.random() < 0.6
+    jitter_lat = (rng.random() - 0.5) * 0.02
+    jitter_lon = (rng.random() - 0.5) * 0.03
+    has_locality = _SHOWS_LOCALITY[place_index] and rng.random() < 0.7
+    return named, jitter_lat, jitter_lon, has_locality
+
+
+def _address_text(
+    place_index: int, street: int, number: int, kind: int, named: bool, has_locality: bool
+) -> tuple[str, str, str, str]:
+    """A home's paon, saon, street name and locality, once its draws are known."""
+    paon, saon = str(number), ""
+    if named:
+        paon = BUILDING_NAMES[(street * 3 + number // 20) % len(BUILDING_NAMES)]
+        saon = f"Flat {number % 20 + 1}"
+    elif kind == _FLAT:
+        saon = f"Flat {1 + number % 4}"
+    locality = PLACES[place_index].area if has_locality else ""
+    return paon, saon, _street_name(place_index, street), locality
+
+
+# Places whose area is not the town itself: only their homes may print a locality.
+_SHOWS_LOCALITY = tuple(place.area != place.location.town for place in PLACES)
+
+
+_BUILT_FORMS = {
+    "flat": (("Mid-Terrace", "End-Terrace", "Detached", "Enclosed Mid-Terrace"), "Flat"),
+    "terraced": (("Mid-Terrace", "Mid-Terrace", "End-Terrace"), "House"),
+    "semi_detached": (("Semi-Detached",), "House"),
+    "detached": (("Detached",), "House"),
+    "bungalow": (("Detached", "Semi-Detached"), "Bungalow"),
+    "hmo": (("Mid-Terrace", "End-Terrace"), "House"),
+}
+_MAIN_FUELS = ("mains gas (not community)",) * 8 + (
+    "electricity (not community)",
+    "oil (not community)",
+)
+_TRANSACTIONS = ("rental (private)", "marketed sale", "non marketed sale")
 
 
 def _built_form(rng: random.Random, property_type: str) -> tuple[str, str]:
-    forms = {
-        "flat": (("Mid-Terrace", "End-Terrace", "Detached", "Enclosed Mid-Terrace"), "Flat"),
-        "terraced": (("Mid-Terrace", "Mid-Terrace", "End-Terrace"), "House"),
-        "semi_detached": (("Semi-Detached",), "House"),
-        "detached": (("Detached",), "House"),
-        "bungalow": (("Detached", "Semi-Detached"), "Bungalow"),
-        "hmo": (("Mid-Terrace", "End-Terrace"), "House"),
-    }
-    options, label = forms.get(property_type, (("Mid-Terrace",), "House"))
+    options, label = _BUILT_FORMS.get(property_type, (("Mid-Terrace",), "House"))
     if label == "Flat" and rng.random() < 0.15:
         label = "Maisonette"
     return rng.choice(options), label

@@ -8,8 +8,8 @@ byte-identical for the same market, date and URL; the route handlers only parse 
 ask the market and hand the records to a renderer.
 
 Links inside the pages are root-relative (`/properties/123`), as on the real site, so a scraper
-joins them with its base URL (the sandbox's `/rightmove` prefix). The small formatting helpers
-at the top are public because the Zoopla stand-in shares them.
+joins them with its base URL (the sandbox's `/rightmove` prefix). What every stand-in renders
+the same way (stable ids, prices, escaping, query checks) comes from `sandbox.rendering`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import base64
 import datetime as dt
 import hashlib
 import html
-import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -31,6 +30,22 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from property_pipeline.sandbox.model import Listing, Location
+from property_pipeline.sandbox.rendering import (
+    SearchQueryError,
+    description_html,
+    display_price,
+    floor_area_sqft,
+    instant,
+    live_listing,
+    next_escaped_json,
+    optional_int,
+    outcode_and_incode,
+    postal_area,
+    search_market,
+    slug,
+    stable_hex,
+    stable_number,
+)
 
 if TYPE_CHECKING:
     from property_pipeline.sandbox.context import SandboxContext
@@ -43,7 +58,6 @@ PACKED_SHARE_PERCENT = 30
 MEDIA = "https://media.rightmove.co.uk"
 CARD_MEDIA = "https://media.rightmove.co.uk:443"
 BUILD_ID = "property-search-web-sandbox"
-SQFT_PER_SQM = 10.7639
 SQFT_PER_ACRE = 43560
 
 # sortType codes from the real sort options.
@@ -136,81 +150,8 @@ TERMS_OF_USE = (
 
 
 # ---------------------------------------------------------------------------------------------
-# Formatting helpers shared with the Zoopla stand-in
-# ---------------------------------------------------------------------------------------------
-
-
-def stable_number(*parts: object) -> int:
-    """A non-negative integer fixed by `parts`, for ids and variations that must not change
-    between runs (Python's own `hash` is salted per process)."""
-    digest = hashlib.sha256("|".join(str(part) for part in parts).encode()).digest()
-    return int.from_bytes(digest[:8], "big")
-
-
-def stable_hex(*parts: object, length: int = 32) -> str:
-    """A lowercase hex string fixed by `parts`, shaped like the portals' image hashes."""
-    return hashlib.sha256("|".join(str(part) for part in parts).encode()).hexdigest()[:length]
-
-
-def pounds(amount: int) -> str:
-    """Whole pounds as a portal prints them: `£1,234,000`."""
-    return f"£{amount:,}"
-
-
-def slug(text: str) -> str:
-    """Words joined by hyphens, keeping letters and digits, for agent and town URL parts."""
-    words = "".join(ch if ch.isalnum() else " " for ch in text).split()
-    return "-".join(words)
-
-
-def instant(day: dt.date, *parts: object) -> dt.datetime:
-    """A time on `day` between 08:00 and 18:00, fixed by `parts`, for listing timestamps."""
-    seconds = 8 * 3600 + stable_number("time", *parts) % (10 * 3600)
-    return dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=seconds)
-
-
-def description_html(description: str, paragraph_break: str = "<br /><br />") -> str:
-    """The model's plain-text paragraphs as the escaped HTML the portals embed."""
-    paragraphs = [para.strip() for para in description.split("\n\n") if para.strip()]
-    escaped = [html.escape(para, quote=False).replace("\n", "<br />") for para in paragraphs]
-    return paragraph_break.join(escaped)
-
-
-def next_escaped_json(value: Any) -> str:
-    """Compact JSON escaped as Next.js escapes data inside a script: `<`, `>` and `&` become
-    `\\u003c`, `\\u003e` and `\\u0026`, so no value can close the script early."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def outcode_and_incode(postcode: str) -> tuple[str, str]:
-    """Split a formatted postcode (`RM6 4FD`) into its outward and inward parts."""
-    outcode, _, incode = postcode.partition(" ")
-    return outcode, incode
-
-
-def postal_area(outcode: str) -> str:
-    """The letters that open an outcode: `SW` of `SW5`, `N` of `N1`."""
-    return "".join(itertools.takewhile(str.isalpha, outcode))
-
-
-def floor_area_sqft(listing: Listing) -> int:
-    """The listing's floor area in square feet, rounded as the portals print it."""
-    return round(listing.property.floor_area_sqm * SQFT_PER_SQM)
-
-
-def is_live_status(status: str) -> bool:
-    """Whether a listing with this status is still served by a portal."""
-    return status in DISPLAY_STATUSES
-
-
-# ---------------------------------------------------------------------------------------------
 # Search query
 # ---------------------------------------------------------------------------------------------
-
-
-class SearchQueryError(ValueError):
-    """A search URL parameter the portal would not accept; the message names it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,16 +173,6 @@ class SearchQuery:
     def sort(self) -> str:
         """The market's sort name for this query's `sortType`."""
         return SORT_TYPES[self.sort_type]
-
-
-def optional_int(params: Mapping[str, str], name: str) -> int | None:
-    """A non-negative integer parameter, None when absent or blank."""
-    raw = params.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise SearchQueryError(f"{name}={raw!r} is not a whole non-negative number")
-    return int(raw)
 
 
 def parse_property_types(raw: str) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
@@ -322,11 +253,6 @@ def display_address(listing: Listing) -> str:
     return ", ".join(part for part in parts if part)
 
 
-def display_price(listing: Listing) -> str:
-    """The price text: `£250,000`, or `POA` when the agent will not say."""
-    return "POA" if listing.price_qualifier == "poa" else pounds(listing.price)
-
-
 def uk_date(day: dt.date) -> str:
     """A date as Rightmove prints it: `04/02/2026`."""
     return day.strftime("%d/%m/%Y")
@@ -367,19 +293,24 @@ def image_hashes(listing: Listing) -> list[str]:
     return [stable_hex("photo", listing.source_id, n) for n in range(listing.image_count)]
 
 
+def photo_paths(listing: Listing) -> list[str]:
+    """Where each photo of the listing sits on the media server, one stable hash per photo."""
+    return [
+        f"property-photo/{digest[:9]}/{listing.source_id}/{digest}"
+        for digest in image_hashes(listing)
+    ]
+
+
 def card_images(listing: Listing) -> list[dict[str, Any]]:
     """The photo list of a search card."""
-    images = []
-    for digest in image_hashes(listing):
-        path = f"property-photo/{digest[:9]}/{listing.source_id}/{digest}"
-        images.append(
-            {
-                "srcUrl": f"{CARD_MEDIA}/dir/crop/10:9-16:9/{path}_max_476x317.jpeg",
-                "url": f"{path}.jpeg",
-                "caption": None,
-            }
-        )
-    return images
+    return [
+        {
+            "srcUrl": f"{CARD_MEDIA}/dir/crop/10:9-16:9/{path}_max_476x317.jpeg",
+            "url": f"{path}.jpeg",
+            "caption": None,
+        }
+        for path in photo_paths(listing)
+    ]
 
 
 def card_customer(listing: Listing, updated: str) -> dict[str, Any]:
@@ -700,20 +631,17 @@ def price_band(price: int) -> str:
 
 def photo_urls(listing: Listing) -> list[dict[str, Any]]:
     """The detail page's photo list with its resized variants."""
-    images = []
-    for digest in image_hashes(listing):
-        path = f"property-photo/{digest[:9]}/{listing.source_id}/{digest}"
-        images.append(
-            {
-                "url": f"{MEDIA}/{path}.jpeg",
-                "caption": None,
-                "resizedImageUrls": {
-                    size: f"{MEDIA}/dir/{path}_max_{size[4:]}.jpeg"
-                    for size in ("size135x100", "size476x317", "size656x437")
-                },
-            }
-        )
-    return images
+    return [
+        {
+            "url": f"{MEDIA}/{path}.jpeg",
+            "caption": None,
+            "resizedImageUrls": {
+                size: f"{MEDIA}/dir/{path}_max_{size[4:]}.jpeg"
+                for size in ("size135x100", "size476x317", "size656x437")
+            },
+        }
+        for path in photo_paths(listing)
+    ]
 
 
 def floorplan_urls(listing: Listing) -> list[dict[str, Any]]:
@@ -1317,20 +1245,7 @@ def run_search(ctx: SandboxContext, request: Request) -> SearchOutcome:
         return SearchOutcome(query, None, message, 404)
 
     day = ctx.market_date(request)
-    if query.property_types == ():
-        listings: Sequence[Listing] = ()
-    else:
-        listings = ctx.market.search(
-            day,
-            UPSTREAM,
-            outcode=location.outcode,
-            min_price=query.min_price,
-            max_price=query.max_price,
-            property_types=query.property_types,
-            min_bedrooms=query.min_bedrooms,
-            max_bedrooms=query.max_bedrooms,
-            sort=query.sort,
-        )
+    listings = search_market(ctx.market, day, UPSTREAM, location.outcode, query)
     page, total = page_of_results(listings, query)
     results = search_results(page, total, query, location, day)
     return SearchOutcome(query, results, None, 200)
@@ -1357,8 +1272,8 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
     async def detail_page(request: Request) -> Response:
         property_id = request.path_params["property_id"]
         day = ctx.market_date(request)
-        listing = ctx.market.listing(UPSTREAM, property_id, day) if property_id.isdigit() else None
-        if listing is None or not is_live_status(listing.status):
+        listing = live_listing(ctx.market, UPSTREAM, property_id, day)
+        if listing is None:
             return HTMLResponse(render_not_found_page(property_id), 404)
         changed = ctx.changed_structure(request, UPSTREAM)
         return HTMLResponse(render_detail_page(listing, day, changed=changed))

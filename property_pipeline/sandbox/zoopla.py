@@ -27,17 +27,21 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from property_pipeline.sandbox.model import Listing, Location
-from property_pipeline.sandbox.rightmove import (
+from property_pipeline.sandbox.rendering import (
+    TENURE_LABELS,
     SearchQueryError,
     description_html,
+    display_price,
     floor_area_sqft,
     instant,
-    is_live_status,
+    live_listing,
     next_escaped_json,
     optional_int,
+    ordinal_day,
     outcode_and_incode,
     postal_area,
     pounds,
+    search_market,
     slug,
     stable_hex,
     stable_number,
@@ -96,13 +100,6 @@ PRICE_TITLES = {
     "poa": "",
 }
 
-TENURE_LABELS = {
-    "freehold": "Freehold",
-    "leasehold": "Leasehold",
-    "share_of_freehold": "Share of Freehold",
-    "commonhold": "Commonhold",
-}
-
 SERVICES = (
     ("water", "Water"),
     ("heating", "Heating"),
@@ -132,9 +129,7 @@ TENURE_HELP = (
 
 def ordinal_date(day: dt.date) -> str:
     """A date as Zoopla prints it: `1st Nov 2023`."""
-    teens = 11 <= day.day <= 13
-    suffix = "th" if teens else {1: "st", 2: "nd", 3: "rd"}.get(day.day % 10, "th")
-    return f"{day.day}{suffix} {day.strftime('%b %Y')}"
+    return f"{ordinal_day(day)} {day.strftime('%b %Y')}"
 
 
 def short_price(price: int) -> str:
@@ -160,11 +155,6 @@ def listing_title(listing: Listing) -> str:
     words = PROPERTY_TYPES[listing.property.property_type][1]
     beds = listing.property.bedrooms
     return f"{beds} bed {words} for sale" if beds else f"Studio {words} for sale"
-
-
-def price_label(listing: Listing) -> str:
-    """The price text: `£250,000`, or `POA`."""
-    return "POA" if listing.price_qualifier == "poa" else pounds(listing.price)
 
 
 def branch_id(listing: Listing) -> int:
@@ -286,7 +276,7 @@ def search_item(listing: Listing, day: dt.date) -> dict[str, Any]:
         "numberOfFloorPlans": 1,
         "numberOfImages": listing.image_count,
         "numberOfVideos": 0,
-        "price": price_label(listing),
+        "price": display_price(listing),
         "priceTitle": PRICE_TITLES[listing.price_qualifier],
         "priceUnformatted": listing.price,
         "propertyType": zoopla_type(listing),
@@ -537,7 +527,7 @@ def listing_data(listing: Listing, uprn: int | None, refs: TextRefs) -> dict[str
     outcode, _ = outcode_and_incode(prop.postcode)
     title = listing_title(listing)
     address = display_address(listing)
-    price = price_label(listing)
+    price = display_price(listing)
     floorplan = floorplan_filename(listing)
     qualifier = PRICE_TITLES[listing.price_qualifier] or None
     published = instant(listing.first_listed, listing.source_id)
@@ -802,11 +792,13 @@ def render_detail_page(listing: Listing, uprn: int | None, *, changed: bool = Fa
         text_row(tenure_id, TENURE_HELP),
         json_row(body_id, body),
     ]
-    title = f"{display_address(listing)}, {listing_title(listing)}, {price_label(listing)} - Zoopla"
+    title = (
+        f"{display_address(listing)}, {listing_title(listing)}, {display_price(listing)} - Zoopla"
+    )
     markup = (
         f'<main id="main-content"><h1>{html.escape(listing_title(listing))}</h1>'
         f"<address>{html.escape(display_address(listing))}</address>"
-        f"<p>{html.escape(price_label(listing))}</p></main>"
+        f"<p>{html.escape(display_price(listing))}</p></main>"
     )
     return page_shell(title, "", markup, rows)
 
@@ -878,19 +870,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
             return HTMLResponse(render_message_page("Bad request", str(error)), 400)
 
         day = ctx.market_date(request)
-        listings: Sequence[Listing] = ()
-        if query.property_types != ():
-            listings = ctx.market.search(
-                day,
-                UPSTREAM,
-                outcode=location.outcode,
-                min_price=query.min_price,
-                max_price=query.max_price,
-                property_types=query.property_types,
-                min_bedrooms=query.min_bedrooms,
-                max_bedrooms=query.max_bedrooms,
-                sort=query.sort,
-            )
+        listings = search_market(ctx.market, day, UPSTREAM, location.outcode, query)
         page = page_of_results(listings, query.page_number)
         props = search_props(page, len(listings), query, location, day)
         changed = ctx.changed_structure(request, UPSTREAM)
@@ -899,8 +879,8 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
     async def detail_page(request: Request) -> Response:
         listing_id = request.path_params["listing_id"]
         day = ctx.market_date(request)
-        listing = ctx.market.listing(UPSTREAM, listing_id, day) if listing_id.isdigit() else None
-        if listing is None or not is_live_status(listing.status):
+        listing = live_listing(ctx.market, UPSTREAM, listing_id, day)
+        if listing is None:
             message = f"Listing {listing_id} is no longer on the market."
             return HTMLResponse(render_message_page("Page not found", message), 404)
         changed = ctx.changed_structure(request, UPSTREAM)

@@ -1,28 +1,17 @@
-"""Allsop's JSON API and Auction House UK's HTML, checked against real captures and the market.
-
-Also home of the small helpers the EPC and Land Registry tests share: the captured-fixture
-locator, the recursive JSON shape comparison, a hand-built market standing in for
-`market.Market` (same method names, records made in plain sight) and a small generated one.
-"""
+"""Allsop's JSON API and Auction House UK's HTML, checked against real captures and the market."""
 
 from __future__ import annotations
 
 import base64
 import dataclasses
 import datetime as dt
-import functools
 import json
-import os
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from parsel import Selector
-from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Mount
 from starlette.testclient import TestClient
 
 from property_pipeline.sandbox.auctions import (
@@ -31,235 +20,23 @@ from property_pipeline.sandbox.auctions import (
     auctionhouse_routes,
     branch_of,
 )
-from property_pipeline.sandbox.context import SandboxConfig, SandboxContext
 from property_pipeline.sandbox.faults import FaultSpec
-from property_pipeline.sandbox.market import Market, MarketConfig
-from property_pipeline.sandbox.model import (
-    AuctionLot,
-    EpcCertificate,
-    Listing,
-    Location,
-    PriceChange,
-    Property,
-    Sale,
+from property_pipeline.sandbox.model import AuctionLot, Listing, PriceChange, Property
+from property_pipeline_tests.sandbox.support import (
+    MARKET_DAY,
+    FakeAuction,
+    FakeMarket,
+    load_json_capture,
+    make_location,
+    make_property,
+    real_market,
+    sandbox_client,
+    shape_of,
+    shape_problems,
 )
 
-SHARED_FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
-MARKET_DAY = dt.date(2026, 4, 20)
-
-
-# --- helpers shared with test_epc_api and test_land_registry_files -----------------------------
-
-
-def shared_fixture(relative: str) -> Path:
-    """A real capture under shared/fixtures; skipped when absent, but a failure under CI=true."""
-    path = SHARED_FIXTURES / relative
-    if not path.exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"shared fixture {path} is missing; CI must run against the real captures")
-        pytest.skip(f"shared fixture {path} is not available on this machine")
-    return path
-
-
-def load_json_fixture(relative: str) -> Any:
-    """Parse a captured JSON file."""
-    return json.loads(shared_fixture(relative).read_text(encoding="utf-8"))
-
-
-def json_kind(value: object) -> str:
-    """JSON's own type name for a decoded value (ints and floats are both "number")."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-@dataclass
-class Shape:
-    """What a set of real samples allows at one place in a document."""
-
-    kinds: set[str]
-    keys: dict[str, Shape] = field(default_factory=dict)
-    required: set[str] = field(default_factory=set)
-    items: Shape | None = None
-
-
-def shape_of(samples: Iterable[object]) -> Shape:
-    """The union of the samples' kinds, keys (and which keys every object has) and list items."""
-    samples = list(samples)
-    objects = [sample for sample in samples if isinstance(sample, dict)]
-    arrays = [sample for sample in samples if isinstance(sample, list)]
-    all_keys = {key for obj in objects for key in obj}
-    return Shape(
-        kinds={json_kind(sample) for sample in samples},
-        keys={key: shape_of(obj[key] for obj in objects if key in obj) for key in all_keys},
-        required={key for key in all_keys if all(key in obj for obj in objects)},
-        items=shape_of(item for array in arrays for item in array) if arrays else None,
-    )
-
-
-def shape_mismatches(value: object, shape: Shape, path: str = "$") -> list[str]:
-    """Every place `value` departs from the real samples' shape; empty when it conforms.
-
-    A place the samples only ever left null accepts any kind, since the captures do not say
-    what it holds when filled.
-    """
-    kind = json_kind(value)
-    if shape.kinds == {"null"}:
-        return []
-    if kind not in shape.kinds:
-        return [f"{path}: {kind}, real samples have {sorted(shape.kinds)}"]
-    problems: list[str] = []
-    if isinstance(value, dict):
-        problems += [f"{path}.{key}: missing" for key in sorted(shape.required - value.keys())]
-        problems += [f"{path}.{key}: not in the real samples" for key in value.keys() - shape.keys]
-        for key in value.keys() & shape.keys.keys():
-            problems += shape_mismatches(value[key], shape.keys[key], f"{path}.{key}")
-    if isinstance(value, list) and shape.items is not None:
-        for index, item in enumerate(value):
-            problems += shape_mismatches(item, shape.items, f"{path}[{index}]")
-    return problems
-
-
-def make_location(**overrides: Any) -> Location:
-    """Romford's RM6, unless told otherwise."""
-    base = Location(
-        outcode="RM6",
-        town="Romford",
-        county="Essex",
-        district="BARKING AND DAGENHAM",
-        region="London",
-        latitude=51.5771,
-        longitude=0.1154,
-        rightmove_id="OUTCODE^2046",
-        zoopla_slug="romford/rm6",
-    )
-    return dataclasses.replace(base, **overrides)
-
-
-def make_property(property_id: int = 1, **overrides: Any) -> Property:
-    """A three-bed freehold semi in RM6, unless told otherwise."""
-    base = Property(
-        property_id=property_id,
-        paon=str(20 + property_id),
-        saon="",
-        street="Bexley Gardens",
-        locality="Chadwell Heath",
-        location=make_location(),
-        postcode="RM6 4FD",
-        latitude=51.577114761326,
-        longitude=0.11546743994838,
-        property_type="semi_detached",
-        bedrooms=3,
-        bathrooms=1,
-        units=1,
-        tenure="freehold",
-        lease_years_remaining=None,
-        ground_rent=None,
-        service_charge=None,
-        floor_area_sqm=86,
-        year_built=1935,
-        new_build=False,
-        epc_rating="D",
-        epc_potential="B",
-        condition="needs_modernisation",
-        market_value=250_000,
-    )
-    return dataclasses.replace(base, **overrides)
-
-
-@dataclass(frozen=True)
-class FakeAuction:
-    """The fields of `market.Auction` the renderers read."""
-
-    auction_id: str
-    reference: str
-    house: str
-    name: str
-    auction_date: dt.date
-    venue: str = "Live Stream"
-    auction_type: str = "Live Stream"
-    branch: str = ""
-
-
-@dataclass
-class FakeMarket:
-    """A hand-filled stand-in for `market.Market` with the same query methods."""
-
-    auction_list: list[FakeAuction] = field(default_factory=list)
-    lots_by_auction: dict[str, list[Listing]] = field(default_factory=dict)
-    sale_list: list[Sale] = field(default_factory=list)
-    changes: dict[tuple[int, int], list[Sale]] = field(default_factory=dict)
-    certificates: list[EpcCertificate] = field(default_factory=list)
-    location_list: list[Location] = field(default_factory=lambda: [make_location()])
-
-    def locations(self) -> tuple[Location, ...]:
-        return tuple(self.location_list)
-
-    def auctions(self, house: str, day: dt.date) -> Sequence[FakeAuction]:
-        return [auction for auction in self.auction_list if auction.house == house]
-
-    def lots(self, auction_id: str, day: dt.date) -> Sequence[Listing]:
-        return self.lots_by_auction.get(auction_id, [])
-
-    def listing(self, source: str, source_id: str, day: dt.date) -> Listing | None:
-        every = [lot for lots in self.lots_by_auction.values() for lot in lots]
-        return next((lot for lot in every if lot.source_id == source_id), None)
-
-    def sales(self, until: dt.date) -> Sequence[Sale]:
-        return [sale for sale in self.sale_list if sale.lodged_on <= until]
-
-    def sales_changes(self, year: int, month: int) -> Sequence[Sale]:
-        return self.changes.get((year, month), [])
-
-    def epc_certificates(
-        self,
-        *,
-        postcode: str | None = None,
-        address: str | None = None,
-        uprn: int | None = None,
-        lodged_from: dt.date | None = None,
-        lodged_to: dt.date | None = None,
-    ) -> Sequence[EpcCertificate]:
-        """Oldest lodgement first, as the market lists them."""
-        matching = [
-            cert
-            for cert in self.certificates
-            if (postcode is None or cert.property.postcode == postcode)
-            and (uprn is None or cert.uprn == uprn)
-            and (lodged_from is None or cert.lodged_on >= lodged_from)
-            and (lodged_to is None or cert.lodged_on <= lodged_to)
-        ]
-        return sorted(matching, key=lambda cert: cert.lodged_on)
-
-    def epc_certificate(self, certificate_number: str) -> EpcCertificate | None:
-        found = (c for c in self.certificates if c.certificate_number == certificate_number)
-        return next(found, None)
-
-
-@functools.cache
-def real_market() -> Market:
-    """Helper M's generated market, small enough to build in a fraction of a second."""
-    return Market(MarketConfig(listings=300))
-
-
-def sandbox_client(
-    prefix: str,
-    routes: Callable[[SandboxContext], list[BaseRoute]],
-    market: FakeMarket | Market,
-    **config: Any,
-) -> tuple[TestClient, SandboxContext]:
-    """A throwaway app mounting one upstream's routes over `market` on MARKET_DAY."""
-    context = SandboxContext(SandboxConfig(date=MARKET_DAY, **config), market=market)  # type: ignore[arg-type]
-    app = Starlette(routes=[Mount(f"/{prefix}", routes=routes(context))])
-    return TestClient(app), context
+ALLSOP_SEARCH = "auctions/allsop_api_search_R260430_slice5lots_2026-04.json"
+ALLSOP_AUCTION = "auctions/allsop_api_auctions_R260430_2026-04.json"
 
 
 # --- auction fixtures --------------------------------------------------------------------------
@@ -374,22 +151,22 @@ def allsop_search(client: TestClient, auction_id: str, page: int = 1) -> Any:
 # --- Allsop ------------------------------------------------------------------------------------
 
 
-def test_allsop_lots_have_every_key_and_value_type_of_the_real_lots() -> None:
-    real = load_json_fixture("auctions/allsop_api_search_R260430_slice5lots_2026-04.json")
+def test_allsop_lots_have_every_key_and_value_type_of_the_real_lots(shared_fixtures: Path) -> None:
+    real = load_json_capture(shared_fixtures, ALLSOP_SEARCH)
     client, _ = sandbox_client("allsop", allsop_routes, allsop_market())
 
     ours = allsop_search(client, ALLSOP_SALE.auction_id)
 
     lot_shape = shape_of(real["data"]["results"])
     problems = [
-        issue for lot in ours["data"]["results"] for issue in shape_mismatches(lot, lot_shape)
+        issue for lot in ours["data"]["results"] for issue in shape_problems(lot, lot_shape)
     ]
     assert problems == []
     assert len(ours["data"]["results"]) == 5
 
 
-def test_allsop_search_envelope_matches_the_real_one() -> None:
-    real = load_json_fixture("auctions/allsop_api_search_R260430_slice5lots_2026-04.json")
+def test_allsop_search_envelope_matches_the_real_one(shared_fixtures: Path) -> None:
+    real = load_json_capture(shared_fixtures, ALLSOP_SEARCH)
     client, _ = sandbox_client("allsop", allsop_routes, allsop_market())
 
     ours = allsop_search(client, ALLSOP_SALE.auction_id)
@@ -400,8 +177,8 @@ def test_allsop_search_envelope_matches_the_real_one() -> None:
     assert len(base64.b64decode(ours["search-uuid"])) == len(base64.b64decode(real["search-uuid"]))
 
 
-def test_allsop_auction_record_matches_the_real_auction_data() -> None:
-    real = load_json_fixture("auctions/allsop_api_auctions_R260430_2026-04.json")
+def test_allsop_auction_record_matches_the_real_auction_data(shared_fixtures: Path) -> None:
+    real = load_json_capture(shared_fixtures, ALLSOP_AUCTION)
     client, _ = sandbox_client("allsop", allsop_routes, allsop_market())
 
     response = client.get(f"/allsop/api/auctions/{ALLSOP_SALE.auction_id}?react")
@@ -409,7 +186,7 @@ def test_allsop_auction_record_matches_the_real_auction_data() -> None:
     assert response.status_code == 200
     ours = response.json()
     assert ours.keys() == real.keys() == {"auctionData"}
-    assert shape_mismatches(ours, shape_of([real])) == []
+    assert shape_problems(ours, shape_of([real])) == []
     assert ours["auctionData"]["allsop_auctionreference"] == "R260430"
     assert ours["auctionData"]["next_auction_date"] == "27th and 28th May 2026"
 
@@ -478,8 +255,8 @@ def test_allsop_current_and_past_names_the_next_sale_and_the_past_ones() -> None
     assert [a["allsop_auctionreference"] for a in body["data"]["past_auctions"]] == ["R260312"]
 
 
-def test_allsop_lots_of_the_generated_market_keep_the_real_shape() -> None:
-    real = load_json_fixture("auctions/allsop_api_search_R260430_slice5lots_2026-04.json")
+def test_allsop_lots_of_the_generated_market_keep_the_real_shape(shared_fixtures: Path) -> None:
+    real = load_json_capture(shared_fixtures, ALLSOP_SEARCH)
     client, _ = sandbox_client("allsop", allsop_routes, real_market())
 
     calendar = client.get("/allsop/api/auctions/current-and-past").json()
@@ -488,7 +265,7 @@ def test_allsop_lots_of_the_generated_market_keep_the_real_shape() -> None:
 
     lot_shape = shape_of(real["data"]["results"])
     problems = [
-        issue for lot in body["data"]["results"] for issue in shape_mismatches(lot, lot_shape)
+        issue for lot in body["data"]["results"] for issue in shape_problems(lot, lot_shape)
     ]
     assert body["data"]["total"] >= 60
     assert problems == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,18 +20,18 @@ from property_pipeline.sandbox.epc import (
 )
 from property_pipeline.sandbox.faults import FaultSpec
 from property_pipeline.sandbox.model import EpcCertificate
-from property_pipeline_tests.sandbox.test_auctions_format import (
+from property_pipeline_tests.sandbox.support import (
     MARKET_DAY,
     FakeMarket,
     Shape,
-    load_json_fixture,
+    load_json_capture,
     make_location,
     make_property,
+    read_capture,
     real_market,
     sandbox_client,
-    shape_mismatches,
     shape_of,
-    shared_fixture,
+    shape_problems,
 )
 
 SAMPLES = "open-data/epc_new_api_official_samples"
@@ -71,9 +72,9 @@ def epc_client(market: FakeMarket | None = None, **config: Any) -> tuple[TestCli
     return sandbox_client("epc", routes, market or epc_market(), **config)
 
 
-def spec() -> dict[str, Any]:
-    path = shared_fixture(f"{SAMPLES}/openapi_api.get-energy-performance-data.yml")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+def spec(shared_fixtures: Path) -> dict[str, Any]:
+    text = read_capture(shared_fixtures, f"{SAMPLES}/openapi_api.get-energy-performance-data.yml")
+    return yaml.safe_load(text)
 
 
 def search(client: TestClient, query: str) -> Any:
@@ -83,20 +84,24 @@ def search(client: TestClient, query: str) -> Any:
 # --- search ------------------------------------------------------------------------------------
 
 
-def test_search_response_has_the_spec_examples_envelope_and_row_shape() -> None:
-    operation = spec()["paths"]["/api/domestic/search"]["get"]
+def test_search_response_has_the_spec_examples_envelope_and_row_shape(
+    shared_fixtures: Path,
+) -> None:
+    operation = spec(shared_fixtures)["paths"]["/api/domestic/search"]["get"]
     example = operation["responses"]["200"]["content"]["application/json"]["example"]
     client, _ = epc_client()
 
     response = search(client, "postcode=RM6%204FD")
 
     assert response.status_code == 200
-    assert shape_mismatches(response.json(), shape_of([example])) == []
+    assert shape_problems(response.json(), shape_of([example])) == []
     assert response.json()["data"][0].keys() == example["data"][0].keys()
 
 
-def test_search_pagination_fields_are_the_specs_and_paging_ends_on_the_last_page() -> None:
-    schema = spec()["components"]["schemas"]["PaginationMetadata"]["properties"]
+def test_search_pagination_fields_are_the_specs_and_paging_ends_on_the_last_page(
+    shared_fixtures: Path,
+) -> None:
+    schema = spec(shared_fixtures)["components"]["schemas"]["PaginationMetadata"]["properties"]
     client, _ = epc_client()
 
     pages = [search(client, f"postcode=RM6 4FD&page_size=3&current_page={n}") for n in (1, 2, 3)]
@@ -223,11 +228,13 @@ def test_search_filters_by_council_band_address_and_date_range() -> None:
 # --- certificate -------------------------------------------------------------------------------
 
 
-def certificate_shape() -> Shape:
+def certificate_shape(shared_fixtures: Path) -> Shape:
     """The RdSAP 21.0.1 sample's shape; address lines 2 and 3 are optional, as the SAP sample
     (a longer address) shows."""
-    rdsap = load_json_fixture(f"{SAMPLES}/certificate_RdSAP-Schema-21.0.1_epc.json")
-    sap = load_json_fixture(f"{SAMPLES}/certificate_SAP-Schema-19.2.0_epc.json")
+    rdsap = load_json_capture(
+        shared_fixtures, f"{SAMPLES}/certificate_RdSAP-Schema-21.0.1_epc.json"
+    )
+    sap = load_json_capture(shared_fixtures, f"{SAMPLES}/certificate_SAP-Schema-19.2.0_epc.json")
     shape = shape_of([{"data": rdsap}])
     document = shape.keys["data"]
     for key in ("address_line_2", "address_line_3"):
@@ -235,7 +242,9 @@ def certificate_shape() -> Shape:
     return shape
 
 
-def test_certificate_has_every_key_and_type_of_the_official_rdsap_sample() -> None:
+def test_certificate_has_every_key_and_type_of_the_official_rdsap_sample(
+    shared_fixtures: Path,
+) -> None:
     client, _ = epc_client()
     flat = make_property(5, saon="Flat 1", property_type="flat")
     client_for_flat, _ = epc_client(FakeMarket(certificates=[make_certificate(5, property=flat)]))
@@ -248,12 +257,14 @@ def test_certificate_has_every_key_and_type_of_the_official_rdsap_sample() -> No
     )
 
     assert house.status_code == flat_doc.status_code == 200
-    assert shape_mismatches(house.json(), certificate_shape()) == []
-    assert shape_mismatches(flat_doc.json(), certificate_shape()) == []
+    assert shape_problems(house.json(), certificate_shape(shared_fixtures)) == []
+    assert shape_problems(flat_doc.json(), certificate_shape(shared_fixtures)) == []
     assert flat_doc.json()["data"]["address_line_2"] == "25 Bexley Gardens"
 
 
-def test_certificates_of_the_generated_market_are_searchable_and_keep_the_official_shape() -> None:
+def test_certificates_of_the_generated_market_are_searchable_and_keep_the_official_shape(
+    shared_fixtures: Path,
+) -> None:
     market = real_market()
     cert = market.epc_certificates(lodged_from=dt.date(2026, 3, 1), lodged_to=dt.date(2026, 3, 31))[
         0
@@ -266,7 +277,7 @@ def test_certificates_of_the_generated_market_are_searchable_and_keep_the_offici
     ).json()
 
     assert cert.certificate_number in {row["certificateNumber"] for row in found}
-    assert shape_mismatches(document, certificate_shape()) == []
+    assert shape_problems(document, certificate_shape(shared_fixtures)) == []
     assert document["data"]["current_energy_efficiency_band"] == cert.current_band
 
 

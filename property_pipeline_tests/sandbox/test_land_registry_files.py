@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import hashlib
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,13 +18,13 @@ from property_pipeline.sandbox import land_registry
 from property_pipeline.sandbox.faults import FaultSpec
 from property_pipeline.sandbox.land_registry import csv_chunks, ppd_row, routes
 from property_pipeline.sandbox.model import Sale
-from property_pipeline_tests.sandbox.test_auctions_format import (
+from property_pipeline_tests.sandbox.support import (
     MARKET_DAY,
     FakeMarket,
     make_property,
+    read_capture,
     real_market,
     sandbox_client,
-    shared_fixture,
 )
 
 REAL_MONTHLY = "open-data/ppd/pp-monthly-update-new-version_2026-03_excerpt_A_C_D.csv"
@@ -81,37 +83,36 @@ def parse_rows(body: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body, newline="")))
 
 
-def real_monthly_rows() -> list[list[str]]:
-    text = shared_fixture(REAL_MONTHLY).read_text(encoding="latin-1")
-    return parse_rows(text)
+def real_monthly_rows(shared_fixtures: Path) -> list[list[str]]:
+    return parse_rows(read_capture(shared_fixtures, REAL_MONTHLY, encoding="latin-1"))
 
 
-def test_column_patterns_hold_for_every_real_monthly_row() -> None:
-    rows = real_monthly_rows()
-
-    failures = [
+def pattern_failures(rows: list[list[str]]) -> list[tuple[str, int, str]]:
+    """(transaction id, column, value) for every field that breaks its column's pattern."""
+    return [
         (row[0], column, value)
         for row in rows
         for column, (pattern, value) in enumerate(zip(COLUMN_PATTERNS, row, strict=True))
         if not re.fullmatch(pattern, value)
     ]
+
+
+def test_column_patterns_hold_for_every_real_monthly_row(shared_fixtures: Path) -> None:
+    rows = real_monthly_rows(shared_fixtures)
+
+    failures = pattern_failures(rows)
 
     assert len(rows) == 86
     assert failures == []
 
 
-def test_sandbox_rows_have_the_real_16_columns_and_patterns() -> None:
+def test_sandbox_rows_have_the_real_16_columns_and_patterns(shared_fixtures: Path) -> None:
     client, _ = ppd_client()
 
     rows = parse_rows(client.get("/landregistry/pp-monthly-update-new-version.csv").text)
 
-    assert {len(row) for row in rows} == {len(real_monthly_rows()[0])} == {16}
-    failures = [
-        (row[0], column, value)
-        for row in rows
-        for column, (pattern, value) in enumerate(zip(COLUMN_PATTERNS, row, strict=True))
-        if not re.fullmatch(pattern, value)
-    ]
+    assert {len(row) for row in rows} == {len(real_monthly_rows(shared_fixtures)[0])} == {16}
+    failures = pattern_failures(rows)
     assert failures == []
 
 
@@ -120,12 +121,7 @@ def test_change_file_of_the_generated_market_matches_the_real_patterns() -> None
 
     rows = parse_rows(client.get("/landregistry/pp-monthly-update-new-version.csv").text)
 
-    failures = [
-        (row[0], column, value)
-        for row in rows
-        for column, (pattern, value) in enumerate(zip(COLUMN_PATTERNS, row, strict=True))
-        if not re.fullmatch(pattern, value)
-    ]
+    failures = pattern_failures(rows)
     assert failures == []
     assert {row[15] for row in rows} == {"A", "C", "D"}
 
@@ -249,3 +245,53 @@ def test_changed_structure_adds_a_header_and_uk_dates() -> None:
 
     assert rows[0][0] == "transaction_id"
     assert rows[1][2] == "01/02/2026"
+
+
+# Digests of files the 300-listing market serves, taken before the bulk rendering was vectorised:
+# the fast path must keep every byte. Regenerate only for a deliberate change to the market.
+PINNED_FILES = {
+    "/landregistry/pp-complete.csv": "eb49529ff6c69c3d",
+    "/landregistry/pp-2025.csv": "a5424403986cdb2f",
+    "/landregistry/pp-monthly-update-new-version.csv": "5b073112d4e2e6de",
+    "/landregistry/pp-2026-01-monthly.csv": "dc5a9f4d4ae4f749",
+    "/landregistry/pp-complete.csv?sandbox_date=2028-06-15": "15208ca541891365",
+    "/landregistry/pp-2027.csv?sandbox_date=2028-06-15": "067711021030d7ee",
+    "/landregistry/pp-2028-01-monthly.csv?sandbox_date=2028-06-15": "94ae3003c87abc1a",
+}
+
+
+def test_served_files_keep_their_pinned_bytes_for_one_seed_and_date() -> None:
+    client, _ = sandbox_client("landregistry", routes, real_market())
+
+    digests = {
+        path: hashlib.sha256(client.get(path).content).hexdigest()[:16] for path in PINNED_FILES
+    }
+
+    assert digests == PINNED_FILES
+
+
+def test_changed_structure_files_keep_their_pinned_bytes() -> None:
+    client, context = sandbox_client("landregistry", routes, real_market())
+    context.faults.add(FaultSpec("landregistry", "changed_structure"))
+
+    complete = client.get("/landregistry/pp-complete.csv").content
+    monthly = client.get("/landregistry/pp-monthly-update-new-version.csv").content
+
+    assert hashlib.sha256(complete).hexdigest()[:16] == "473867187b84ee40"
+    assert hashlib.sha256(monthly).hexdigest()[:16] == "de22faa7931b6bbc"
+
+
+def test_market_sales_render_the_same_from_columns_as_from_sale_objects() -> None:
+    market = real_market()
+    sales = market.sales(dt.date(2027, 12, 31))
+    changes = market.sales_changes(2026, 3)
+    # Plain lists hide the columns, so these take the one-Sale-at-a-time path.
+    every_sale, every_change = list(sales), list(changes)
+
+    assert b"".join(csv_chunks(sales)) == b"".join(csv_chunks(every_sale))
+    assert b"".join(csv_chunks(changes, land_registry.changed_line)) == b"".join(
+        csv_chunks(every_change, land_registry.changed_line)
+    )
+    assert list(sales.transferred_in(2026)) == [
+        sale for sale in every_sale if sale.transfer_date.year == 2026
+    ]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pytest
@@ -598,6 +599,39 @@ def test_epc_construction_age_band_and_form_match_the_house(market: Market) -> N
     assert {c.construction_age_band for c in victorian} == {"England and Wales: before 1900"}
     assert {c.built_form for c in certificates} <= {"Mid-Terrace", "End-Terrace"}
     assert {c.property_type_label for c in certificates} == {"House"}
+
+
+# -- bulk output stays put -----------------------------------------------------------------------
+
+
+def _digest(records: Iterable[object]) -> str:
+    """A short fingerprint of every field of every record, in order."""
+    text = "\n".join(repr(record) for record in records)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def test_bulk_sales_and_certificates_keep_their_pinned_values() -> None:
+    small = Market(MarketConfig(listings=300))
+    prop = small.search(DAY, "rightmove")[0].property
+
+    digests = {
+        "sales": _digest(small.sales(dt.date(2028, 6, 30))),
+        "sales_changes": _digest(
+            sale for month in range(1, 13) for sale in small.sales_changes(2026, month)
+        ),
+        "certificates": _digest(small.epc_certificates()),
+        "by_postcode": _digest(small.epc_certificates(postcode=prop.postcode)),
+        "by_address": _digest(small.epc_certificates(address=f"{prop.paon} {prop.street}")),
+    }
+
+    # Taken before bulk reads were vectorised: a faster path must give the same records.
+    assert digests == {
+        "sales": "ea4f07b0e60cd9bc",
+        "sales_changes": "e0d7bc45112cfce3",
+        "certificates": "c2102a38c7eb9124",
+        "by_postcode": "cf0be3eb76f3ea94",
+        "by_address": "aca439a2ed88acd4",
+    }
 
 
 # -- geography and configuration ------------------------------------------------------------------

@@ -1,8 +1,7 @@
 """The Rightmove stand-in against the real captures: same keys, nesting and value types.
 
 The pages are rendered from hand-built listings through a throwaway Starlette app mounting
-`rightmove.routes(ctx)`, with a real SandboxContext over a small fake market. The
-shape checker, fixture helper and fake market here are reused by the Zoopla format tests.
+`rightmove.routes(ctx)`, with a real SandboxContext over the shared fake market.
 """
 
 from __future__ import annotations
@@ -10,61 +9,33 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.applications import Starlette
-from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from property_pipeline.sandbox import rightmove
 from property_pipeline.sandbox.app import build_app
-from property_pipeline.sandbox.context import SandboxConfig, SandboxContext
+from property_pipeline.sandbox.context import SandboxConfig
 from property_pipeline.sandbox.faults import FaultSpec
-from property_pipeline.sandbox.model import (
-    AuctionLot,
-    EpcCertificate,
-    Listing,
-    Location,
-    PriceChange,
-    Property,
+from property_pipeline.sandbox.model import AuctionLot, Listing, PriceChange
+from property_pipeline_tests.sandbox.support import (
+    PORTAL_DAY,
+    FakeMarket,
+    leasehold_flat,
+    make_listing,
+    read_capture,
+    sandbox_client,
+    shape_of,
+    shape_problems,
+    terraced_house,
 )
-
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
-DAY = dt.date(2026, 3, 2)
-SORTS = {
-    "newest": (lambda item: item.first_listed, True),
-    "oldest": (lambda item: item.first_listed, False),
-    "price_low": (lambda item: item.price, False),
-    "price_high": (lambda item: item.price, True),
-}
-
 
 # ---------------------------------------------------------------------------------------------
 # Real captures
 # ---------------------------------------------------------------------------------------------
-
-
-def shared_fixture(relative: str) -> Path:
-    """A real capture under shared/fixtures; skipped when absent, but failing under CI=true."""
-    path = FIXTURES / relative
-    if not path.exists():
-        reason = f"real capture {path} is not available"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return path
-
-
-def read_fixture(relative: str) -> str:
-    """The text of a real capture."""
-    return shared_fixture(relative).read_text(encoding="utf-8")
 
 
 def json_after(text: str, marker: str) -> Any:
@@ -106,247 +77,17 @@ def next_data_of(page: str) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# Shapes: keys, nesting and value types learnt from real samples
+# The stand-in over hand-built listings
 # ---------------------------------------------------------------------------------------------
-
-
-def type_name(value: Any) -> str:
-    """JSON's own type of a value; ints and floats are both numbers in JSON."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    return {dict: "object", list: "array", str: "string"}[type(value)]
-
-
-@dataclass
-class Shape:
-    """What real samples show at each path: value types, keys always present, keys ever seen."""
-
-    types: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    required: dict[str, set[str]] = field(default_factory=dict)
-    allowed: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-
-    def learn(self, value: Any, path: str = "") -> None:
-        """Add one real sample to the shape."""
-        self.types[path].add(type_name(value))
-        if isinstance(value, dict):
-            keys = set(value)
-            self.required[path] = self.required.get(path, keys) & keys
-            self.allowed[path] |= keys
-            for key, item in value.items():
-                self.learn(item, f"{path}.{key}")
-        elif isinstance(value, list):
-            for item in value:
-                self.learn(item, f"{path}[]")
-
-
-def learn_shape(samples: Iterable[Any]) -> Shape:
-    """The shape shared by real samples of one kind of object."""
-    shape = Shape()
-    for sample in samples:
-        shape.learn(sample)
-    return shape
-
-
-def shape_problems(
-    shape: Shape, value: Any, path: str = "", ignore: Sequence[str] = ()
-) -> list[str]:
-    """Every way `value` departs from the real shape: a missing or invented key, a value of a
-    type the real pages never have there, or list items of an unseen kind. A path the real
-    samples only ever hold null at says nothing about its type and is not descended."""
-    if any(path.startswith(prefix) for prefix in ignore):
-        return []
-    if path not in shape.types:
-        return [f"{path or '<root>'}: no real sample has this path"]
-    seen = shape.types[path]
-    kind = type_name(value)
-    if seen == {"null"}:
-        return []
-    if kind not in seen:
-        return [f"{path or '<root>'}: {kind}, but real samples have {sorted(seen)}"]
-    problems = []
-    if isinstance(value, dict):
-        keys = set(value)
-        missing = shape.required[path] - keys
-        invented = keys - shape.allowed[path]
-        problems += [f"{path}.{key}: missing" for key in sorted(missing)]
-        problems += [f"{path}.{key}: not in any real sample" for key in sorted(invented)]
-        for key in sorted(keys - invented):
-            problems += shape_problems(shape, value[key], f"{path}.{key}", ignore)
-    elif isinstance(value, list):
-        for item in value:
-            problems += shape_problems(shape, item, f"{path}[]", ignore)
-    return problems
-
-
-# ---------------------------------------------------------------------------------------------
-# Hand-built market
-# ---------------------------------------------------------------------------------------------
-
-ROMFORD = Location(
-    outcode="RM6",
-    town="Romford",
-    county="Essex",
-    district="BARKING AND DAGENHAM",
-    region="London",
-    latitude=51.5759,
-    longitude=0.1296,
-    rightmove_id="OUTCODE^2046",
-    zoopla_slug="romford/rm6",
-)
-
-
-def make_property(number: int, **changes: Any) -> Property:
-    """A terraced freehold house in RM6; `changes` override any field."""
-    base = Property(
-        property_id=number,
-        paon=str(number),
-        saon="",
-        street="Whalebone Lane North",
-        locality="Chadwell Heath",
-        location=ROMFORD,
-        postcode="RM6 4FD",
-        latitude=51.5781,
-        longitude=0.1322,
-        property_type="terraced",
-        bedrooms=3,
-        bathrooms=1,
-        units=1,
-        tenure="freehold",
-        lease_years_remaining=None,
-        ground_rent=None,
-        service_charge=None,
-        floor_area_sqm=88,
-        year_built=1934,
-        new_build=False,
-        epc_rating="D",
-        epc_potential="B",
-        condition="needs_modernisation",
-        market_value=410_000,
-    )
-    return dataclasses.replace(base, **changes)
-
-
-def make_listing(number: int, source: str = "rightmove", **changes: Any) -> Listing:
-    """A live listing of `make_property(number)` on `source`; `changes` override any field."""
-    prop = changes.pop("property", None) or make_property(number)
-    first_listed = changes.pop("first_listed", DAY - dt.timedelta(days=number % 40))
-    price = changes.pop("price", 300_000 + number * 1_000)
-    base = Listing(
-        source=source,
-        source_id=str(170_000_000 + number),
-        property=prop,
-        as_of=DAY,
-        title=f"{prop.bedrooms} bedroom terraced house for sale",
-        summary="A bay-fronted family home in need of updating, sold with no onward chain.",
-        description="Entrance hall, two receptions & a galley kitchen.\n\nGarden to the rear.",
-        key_features=("No onward chain", "Needs modernisation", "Rear garden"),
-        price=price,
-        price_qualifier="guide",
-        first_listed=first_listed,
-        price_history=(PriceChange(first_listed, price),),
-        status="available",
-        agent_name="Hallmark Homes",
-        agent_phone="020 8590 1234",
-        image_count=3,
-    )
-    return dataclasses.replace(base, **changes)
-
-
-@dataclass
-class FakeMarket:
-    """The market API the renderers use, over a list of hand-built listings."""
-
-    listings: list[Listing]
-    places: tuple[Location, ...] = (ROMFORD,)
-    certificates: list[EpcCertificate] = field(default_factory=list)
-
-    def locations(self) -> tuple[Location, ...]:
-        """Every searchable area."""
-        return self.places
-
-    def location(
-        self,
-        *,
-        outcode: str | None = None,
-        rightmove_id: str | None = None,
-        zoopla_slug: str | None = None,
-    ) -> Location | None:
-        """The area with this outcode or portal id."""
-        for place in self.places:
-            if outcode == place.outcode or rightmove_id == place.rightmove_id:
-                return place
-            if zoopla_slug == place.zoopla_slug:
-                return place
-        return None
-
-    def search(
-        self,
-        day: dt.date,
-        source: str,
-        *,
-        outcode: str | None = None,
-        min_price: int | None = None,
-        max_price: int | None = None,
-        property_types: Sequence[str] | None = None,
-        min_bedrooms: int | None = None,
-        max_bedrooms: int | None = None,
-        sort: str = "newest",
-    ) -> Sequence[Listing]:
-        """The live listings on `source` matching the filters, in `sort` order."""
-
-        def matches(item: Listing) -> bool:
-            prop = item.property
-            return (
-                item.source == source
-                and item.status in ("available", "under_offer", "sold_stc")
-                and (outcode is None or prop.location.outcode == outcode)
-                and (min_price is None or item.price >= min_price)
-                and (max_price is None or item.price <= max_price)
-                and (property_types is None or prop.property_type in property_types)
-                and (min_bedrooms is None or prop.bedrooms >= min_bedrooms)
-                and (max_bedrooms is None or prop.bedrooms <= max_bedrooms)
-            )
-
-        key, reverse = SORTS[sort]
-        return sorted(filter(matches, self.listings), key=key, reverse=reverse)
-
-    def listing(self, source: str, source_id: str, day: dt.date) -> Listing | None:
-        """The listing with this id, if it is still live."""
-        for item in self.listings:
-            if item.source == source and item.source_id == source_id:
-                return item if item.status in ("available", "under_offer", "sold_stc") else None
-        return None
-
-    def epc_certificates(self, *, postcode: str | None = None) -> list[EpcCertificate]:
-        """The certificates lodged for properties at `postcode`."""
-        return [cert for cert in self.certificates if cert.property.postcode == postcode]
-
-
-def sandbox_context(
-    listings: list[Listing],
-    changed_upstream: str | None = None,
-    certificates: Sequence[EpcCertificate] = (),
-) -> SandboxContext:
-    """A real sandbox context on the fake market, dated DAY, with the changed-structure fault
-    on for `changed_upstream` when one is named."""
-    faults = (FaultSpec(changed_upstream, "changed_structure"),) if changed_upstream else ()
-    market = FakeMarket(listings, certificates=list(certificates))
-    return SandboxContext(SandboxConfig(date=DAY, faults=faults), market=market)
-
-
-def client_for(routes: list[Any], prefix: str) -> TestClient:
-    """A test client for routes mounted under `prefix`, as the sandbox app mounts them."""
-    return TestClient(Starlette(routes=[Mount(prefix, routes=routes)]))
 
 
 def rightmove_client(listings: list[Listing], *, changed: bool = False) -> TestClient:
-    """A client for the Rightmove stand-in over these listings."""
-    ctx = sandbox_context(listings, "rightmove" if changed else None)
-    return client_for(rightmove.routes(ctx), "/rightmove")
+    """A client for the Rightmove stand-in over these listings, on PORTAL_DAY, with the
+    changed-structure fault on when `changed`."""
+    faults = (FaultSpec("rightmove", "changed_structure"),) if changed else ()
+    market = FakeMarket(listings)
+    client, _ = sandbox_client("rightmove", rightmove.routes, market, day=PORTAL_DAY, faults=faults)
+    return client
 
 
 def listing_with_id(packed: bool, start: int = 1) -> Listing:
@@ -371,28 +112,28 @@ HEADINGTON = "rightmove/detail_PAGE_MODEL_171844895_headington_2026-02_browser_p
 WHARF_ROAD = "rightmove/detail_162171665_wharf_road_islington_2025-09_full.html"
 CORNWALL = "rightmove/api_search_properties_cornwall_2026-01_scrapfly.json"
 METADATA_INTERNALS = (
-    ".metadata.featureSwitches",
-    ".metadata.featureMvts",
-    ".metadata.mvtInfo",
-    ".metadata.clientStoragePolicy",
-    ".metadata.adUnitPath",
-    ".metadata.fuseId",
+    "$.metadata.featureSwitches",
+    "$.metadata.featureMvts",
+    "$.metadata.mvtInfo",
+    "$.metadata.clientStoragePolicy",
+    "$.metadata.adUnitPath",
+    "$.metadata.fuseId",
 )
 
 
-def test_decoder_turns_the_real_packed_page_into_the_reference_json() -> None:
-    packed = json_after(read_fixture(PACKED), "window.__PAGE_MODEL = ")
+def test_decoder_turns_the_real_packed_page_into_the_reference_json(shared_fixtures: Path) -> None:
+    packed = json_after(read_capture(shared_fixtures, PACKED), "window.__PAGE_MODEL = ")
 
     decoded = unpack_page_model(packed["data"])
 
-    assert decoded == json.loads(read_fixture(DECODED))
+    assert decoded == json.loads(read_capture(shared_fixtures, DECODED))
     assert decoded["propertyData"]["prices"]["primaryPrice"] == "£34,000,000"
 
 
-def test_packer_rebuilds_the_real_packed_string_byte_for_byte() -> None:
-    packed = json_after(read_fixture(PACKED), "window.__PAGE_MODEL = ")
+def test_packer_rebuilds_the_real_packed_string_byte_for_byte(shared_fixtures: Path) -> None:
+    packed = json_after(read_capture(shared_fixtures, PACKED), "window.__PAGE_MODEL = ")
 
-    rebuilt = rightmove.pack_page_model(json.loads(read_fixture(DECODED)))
+    rebuilt = rightmove.pack_page_model(json.loads(read_capture(shared_fixtures, DECODED)))
 
     assert rebuilt == packed["data"]
 
@@ -402,7 +143,7 @@ def test_own_packed_page_decodes_back_to_its_page_model() -> None:
     page = rightmove_client([listing]).get(f"/rightmove/properties/{listing.source_id}").text
 
     assert 'window.__PAGE_MODEL = {"data":"[{' in page
-    assert page_model_of(page) == rightmove.page_model(listing, DAY)
+    assert page_model_of(page) == rightmove.page_model(listing, PORTAL_DAY)
 
 
 def test_about_thirty_percent_of_detail_pages_are_packed() -> None:
@@ -416,45 +157,32 @@ def test_about_thirty_percent_of_detail_pages_are_packed() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def real_page_models() -> list[Any]:
+def real_page_models(shared_fixtures: Path) -> list[Any]:
     """The three real page models: 2026-02 and 2025-09 plain, 2026-08 packed."""
     plain = [
-        json_after(read_fixture(name), "window.PAGE_MODEL = ") for name in (HEADINGTON, WHARF_ROAD)
+        json_after(read_capture(shared_fixtures, name), "window.PAGE_MODEL = ")
+        for name in (HEADINGTON, WHARF_ROAD)
     ]
-    return [*plain, json.loads(read_fixture(DECODED))]
+    return [*plain, json.loads(read_capture(shared_fixtures, DECODED))]
 
 
 @pytest.mark.parametrize("packed", [False, True], ids=["plain", "packed"])
-def test_detail_page_model_has_the_shape_of_the_real_ones(packed: bool) -> None:
-    shape = learn_shape(real_page_models())
-    leasehold = make_property(
-        1,
-        property_type="flat",
-        tenure="leasehold",
-        lease_years_remaining=87,
-        ground_rent=250,
-        service_charge=1_800,
-    )
+def test_detail_page_model_has_the_shape_of_the_real_ones(
+    shared_fixtures: Path, packed: bool
+) -> None:
+    shape = shape_of(real_page_models(shared_fixtures))
+    leasehold = leasehold_flat(1)
     listing = dataclasses.replace(listing_with_id(packed), property=leasehold)
     page = rightmove_client([listing]).get(f"/rightmove/properties/{listing.source_id}").text
 
     model = page_model_of(page)
 
     assert ("window.__PAGE_MODEL = " in page) is packed
-    assert shape_problems(shape, model, ignore=METADATA_INTERNALS) == []
+    assert shape_problems(model, shape, ignore=METADATA_INTERNALS) == []
 
 
 def test_detail_values_read_back_where_the_real_page_keeps_them() -> None:
-    leasehold = make_property(
-        4,
-        property_type="flat",
-        bedrooms=2,
-        postcode="RM6 4QX",
-        tenure="leasehold",
-        lease_years_remaining=87,
-        ground_rent=250,
-        service_charge=1_800,
-    )
+    leasehold = leasehold_flat(4, bedrooms=2, postcode="RM6 4QX")
     listing = make_listing(4, property=leasehold, price=212_500, price_qualifier="offers_over")
     page = rightmove_client([listing]).get(f"/rightmove/properties/{listing.source_id}").text
 
@@ -487,7 +215,7 @@ def test_detail_values_read_back_where_the_real_page_keeps_them() -> None:
 
 
 def test_block_of_flats_at_auction_is_labelled_as_rightmove_does() -> None:
-    block = make_property(5, property_type="block_of_flats", bedrooms=12, units=6)
+    block = terraced_house(5, property_type="block_of_flats", bedrooms=12, units=6)
     lot = AuctionLot(
         auction_id="6f1c2d3e-0000-4000-8000-000000000001",
         auction_reference="R260430",
@@ -551,14 +279,14 @@ def test_changed_structure_hides_the_page_model_from_a_strict_parser() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_search_card_has_the_shape_of_the_real_api_objects() -> None:
-    shape = learn_shape(json.loads(read_fixture(CORNWALL)))
+def test_search_card_has_the_shape_of_the_real_api_objects(shared_fixtures: Path) -> None:
+    shape = shape_of(json.loads(read_capture(shared_fixtures, CORNWALL)))
     reduced = make_listing(
         8,
         price=290_000,
         price_history=(
-            PriceChange(DAY - dt.timedelta(days=30), 310_000),
-            PriceChange(DAY, 290_000),
+            PriceChange(PORTAL_DAY - dt.timedelta(days=30), 310_000),
+            PriceChange(PORTAL_DAY, 290_000),
         ),
     )
     listings = [make_listing(7), reduced, make_listing(9, status="sold_stc")]
@@ -566,7 +294,7 @@ def test_search_card_has_the_shape_of_the_real_api_objects() -> None:
     cards = rightmove_client(listings).get(API + "&includeSSTC=true").json()["properties"]
 
     assert len(cards) == 4
-    assert [shape_problems(shape, card) for card in cards] == [[], [], [], []]
+    assert [shape_problems(card, shape) for card in cards] == [[], [], [], []]
 
 
 def test_search_page_repeats_the_featured_card_on_page_one() -> None:
@@ -630,8 +358,8 @@ def test_search_page_links_the_next_page_relative_to_the_prefix() -> None:
 
 
 def test_search_sorts_and_filters_by_price_beds_and_type() -> None:
-    flat = make_property(21, property_type="flat", bedrooms=1)
-    block = make_property(22, property_type="block_of_flats", bedrooms=8)
+    flat = terraced_house(21, property_type="flat", bedrooms=1)
+    block = terraced_house(22, property_type="block_of_flats", bedrooms=8)
     listings = [
         make_listing(20, price=250_000),
         make_listing(21, property=flat, price=180_000),
@@ -700,7 +428,9 @@ def test_search_page_is_byte_identical_for_the_same_request() -> None:
 
 def test_sandbox_app_serves_the_stand_in_and_applies_the_changed_structure_fault() -> None:
     listing = listing_with_id(packed=False)
-    config = SandboxConfig(date=DAY, faults=(FaultSpec("rightmove", "changed_structure", count=1),))
+    config = SandboxConfig(
+        date=PORTAL_DAY, faults=(FaultSpec("rightmove", "changed_structure", count=1),)
+    )
     app = build_app(config, upstreams={"rightmove": rightmove.routes}, market=FakeMarket([listing]))
     client = TestClient(app)
     path = f"/rightmove/properties/{listing.source_id}"

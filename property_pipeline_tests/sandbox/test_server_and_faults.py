@@ -28,6 +28,7 @@ from property_pipeline.sandbox.server import (
     run_sandbox_command,
 )
 from property_pipeline_tests.conftest import skip_or_fail
+from property_pipeline_tests.sandbox.support import add_fault, faults_cleared_after
 
 PAGE_BODY = "<html><body>" + "listing " * 125 + "</body></html>"
 CHUNK = b"0123456789" * 10
@@ -75,16 +76,7 @@ def server() -> Iterator[SandboxServer]:
         yield running
 
 
-@pytest.fixture(autouse=True)
-def no_faults_left(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "server" in request.fixturenames:
-        request.getfixturevalue("server").context.reset()
-
-
-def add_fault(server: SandboxServer, **fields: object) -> None:
-    response = httpx.post(f"{server.base_url}/_sandbox/faults", json=fields)
-    assert response.status_code == 201, response.text
+no_faults_left = faults_cleared_after("server")
 
 
 def timed_get(url: str, **kwargs: object) -> tuple[httpx.Response, float]:

@@ -2,7 +2,7 @@
 real keys, nesting and value types.
 
 Pages come from hand-built listings through `zoopla.routes(ctx)` mounted in a throwaway app,
-with a real SandboxContext over the fake market of the Rightmove format tests.
+with a real SandboxContext over the shared fake market.
 """
 
 from __future__ import annotations
@@ -12,21 +12,24 @@ import datetime as dt
 import json
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from starlette.testclient import TestClient
 
 from property_pipeline.sandbox import zoopla
+from property_pipeline.sandbox.faults import FaultSpec
 from property_pipeline.sandbox.model import EpcCertificate, Listing, PriceChange, Property
-from property_pipeline_tests.sandbox.test_rightmove_format import (
-    DAY,
-    client_for,
-    learn_shape,
+from property_pipeline_tests.sandbox.support import (
+    PORTAL_DAY,
+    FakeMarket,
+    leasehold_flat,
     make_listing,
-    make_property,
-    read_fixture,
-    sandbox_context,
+    read_capture,
+    sandbox_client,
+    shape_of,
     shape_problems,
+    terraced_house,
 )
 
 DETAIL = "zoopla/detail_RSC_71365505_herne_bay_2026-02_browser_pws.html"
@@ -118,10 +121,13 @@ def zoopla_client(
     changed: bool = False,
     certificates: Sequence[EpcCertificate] = (),
 ) -> TestClient:
-    """A client for the Zoopla stand-in over these listings (and EPC certificates)."""
+    """A client for the Zoopla stand-in over these listings (and EPC certificates), on
+    PORTAL_DAY, with the changed-structure fault on when `changed`."""
     zoopla_listings = [dataclasses.replace(listing, source="zoopla") for listing in listings]
-    ctx = sandbox_context(zoopla_listings, "zoopla" if changed else None, certificates)
-    return client_for(zoopla.routes(ctx), "/zoopla")
+    market = FakeMarket(zoopla_listings, certificates=list(certificates))
+    faults = (FaultSpec("zoopla", "changed_structure"),) if changed else ()
+    client, _ = sandbox_client("zoopla", zoopla.routes, market, day=PORTAL_DAY, faults=faults)
+    return client
 
 
 def certificate_for(prop: Property, uprn: int) -> EpcCertificate:
@@ -154,8 +160,10 @@ def detail_path(listing: Listing) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_reader_finds_the_listing_and_its_description_in_the_real_capture() -> None:
-    listings, rows = listing_objects(read_fixture(DETAIL))
+def test_reader_finds_the_listing_and_its_description_in_the_real_capture(
+    shared_fixtures: Path,
+) -> None:
+    listings, rows = listing_objects(read_capture(shared_fixtures, DETAIL))
 
     first = listings[0]
     kind, description = rows[first["detailedDescription"][1:]]
@@ -167,36 +175,20 @@ def test_reader_finds_the_listing_and_its_description_in_the_real_capture() -> N
     assert len(description) > 1000
 
 
-def test_detail_listing_has_the_shape_of_the_real_listing_data() -> None:
-    shape = learn_shape(listing_objects(read_fixture(DETAIL))[0])
-    leasehold = make_property(
-        3,
-        property_type="flat",
-        tenure="leasehold",
-        lease_years_remaining=87,
-        ground_rent=250,
-        service_charge=1_800,
-    )
+def test_detail_listing_has_the_shape_of_the_real_listing_data(shared_fixtures: Path) -> None:
+    shape = shape_of(listing_objects(read_capture(shared_fixtures, DETAIL))[0])
+    leasehold = leasehold_flat(3)
     listing = make_listing(3, property=leasehold)
     client = zoopla_client([listing], certificates=[certificate_for(leasehold, 100_023_456_003)])
 
     objects, _ = listing_objects(client.get(detail_path(listing)).text)
 
     assert len(objects) == 1
-    assert shape_problems(shape, objects[0]) == []
+    assert shape_problems(objects[0], shape) == []
 
 
 def test_detail_values_read_back_where_the_real_page_keeps_them() -> None:
-    leasehold = make_property(
-        4,
-        property_type="flat",
-        bedrooms=2,
-        postcode="RM6 4QX",
-        tenure="leasehold",
-        lease_years_remaining=87,
-        ground_rent=250,
-        service_charge=1_800,
-    )
+    leasehold = leasehold_flat(4, bedrooms=2, postcode="RM6 4QX")
     listing = make_listing(
         4,
         property=leasehold,
@@ -288,22 +280,24 @@ def test_detail_page_is_byte_identical_for_the_same_request() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def real_search_items() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def real_search_items(shared_fixtures: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The real for-sale/to-rent items: 2026 (App Router) and 2023 (`__NEXT_DATA__`)."""
-    recent = json.loads("".join(pushed_strings(read_fixture(SEARCH_2026))))
-    return recent["regularListingsFormatted"], json.loads(read_fixture(SEARCH_2023))
+    recent = json.loads("".join(pushed_strings(read_capture(shared_fixtures, SEARCH_2026))))
+    return recent["regularListingsFormatted"], json.loads(
+        read_capture(shared_fixtures, SEARCH_2023)
+    )
 
 
-def test_search_item_has_the_shape_of_the_real_2026_items() -> None:
-    recent, older = real_search_items()
-    shape = learn_shape([*recent, *older])
-    shape.required[""] = set.intersection(*(set(item) for item in recent))
+def test_search_item_has_the_shape_of_the_real_2026_items(shared_fixtures: Path) -> None:
+    recent, older = real_search_items(shared_fixtures)
+    shape = shape_of([*recent, *older])
+    shape.required = set.intersection(*(set(item) for item in recent))
     reduced = make_listing(
         11,
         price=285_000,
         price_history=(
-            PriceChange(DAY - dt.timedelta(days=50), 300_000),
-            PriceChange(DAY, 285_000),
+            PriceChange(PORTAL_DAY - dt.timedelta(days=50), 300_000),
+            PriceChange(PORTAL_DAY, 285_000),
         ),
     )
     listings = [make_listing(10), reduced, make_listing(12, status="under_offer")]
@@ -311,7 +305,7 @@ def test_search_item_has_the_shape_of_the_real_2026_items() -> None:
     items = search_props_of(zoopla_client(listings).get(SEARCH).text)["regularListingsFormatted"]
 
     assert len(items) == 3
-    assert [shape_problems(shape, item) for item in items] == [[], [], []]
+    assert [shape_problems(item, shape) for item in items] == [[], [], []]
     drop = next(item["priceDrop"] for item in items if item["listingId"] == "170000011")
     assert drop == {
         "percentageChangeLabel": "5.0",
@@ -319,14 +313,16 @@ def test_search_item_has_the_shape_of_the_real_2026_items() -> None:
     }
 
 
-def test_search_page_shows_twenty_five_listings_and_real_pagination() -> None:
+def test_search_page_shows_twenty_five_listings_and_real_pagination(shared_fixtures: Path) -> None:
     listings = [make_listing(number) for number in range(1, 61)]
     client = zoopla_client(listings)
 
     first = search_props_of(client.get(SEARCH).text)
     third = search_props_of(client.get(SEARCH + "?pn=3").text)
 
-    real_pagination = json.loads("".join(pushed_strings(read_fixture(SEARCH_2026))))["pagination"]
+    real_pagination = json.loads(
+        "".join(pushed_strings(read_capture(shared_fixtures, SEARCH_2026)))
+    )["pagination"]
     assert set(real_pagination) <= set(first["pagination"])
     assert len(first["regularListingsFormatted"]) == 25
     assert first["pagination"] == {
@@ -356,8 +352,8 @@ def test_search_stops_at_page_forty_but_keeps_the_true_total() -> None:
 
 
 def test_search_filters_by_sub_type_price_and_beds() -> None:
-    flat = make_property(21, property_type="flat", bedrooms=1)
-    hmo = make_property(22, property_type="hmo", bedrooms=6)
+    flat = terraced_house(21, property_type="flat", bedrooms=1)
+    hmo = terraced_house(22, property_type="hmo", bedrooms=6)
     listings = [
         make_listing(20, price=250_000),
         make_listing(21, property=flat, price=180_000),

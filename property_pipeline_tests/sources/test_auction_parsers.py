@@ -21,7 +21,7 @@ from property_pipeline.sandbox.context import SandboxConfig
 from property_pipeline.sandbox.market import Auction
 from property_pipeline.sandbox.model import Listing
 from property_pipeline.sandbox.server import SandboxServer
-from property_pipeline.sources.listing import ParsedPage, ParseError
+from property_pipeline.sources.listing import ParseError
 from property_pipeline.sources.parsers.auctions import (
     byline_type,
     count_rooms,
@@ -30,14 +30,12 @@ from property_pipeline.sources.parsers.auctions import (
     parse_auctionhouse_catalogue,
     parse_auctionhouse_lot,
 )
+from property_pipeline_tests.sandbox.support import read_capture
+from property_pipeline_tests.sources.support import all_pages
 
 ALLSOP_SEARCH = "auctions/allsop_api_search_R260430_slice5lots_2026-04.json"
 ALLSOP_AUCTION = "auctions/allsop_api_auctions_R260430_2026-04.json"
 SANDBOX_DAY = dt.date(2026, 3, 2)
-
-
-def read(shared_fixtures: Path, relative: str) -> str:
-    return (shared_fixtures / relative).read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -48,7 +46,7 @@ def read(shared_fixtures: Path, relative: str) -> str:
 def test_allsop_slice_lot_1_is_21_bexley_gardens_guide_200000_freehold_on_29_april(
     shared_fixtures: Path,
 ) -> None:
-    page = parse_allsop_search(read(shared_fixtures, ALLSOP_SEARCH))
+    page = parse_allsop_search(read_capture(shared_fixtures, ALLSOP_SEARCH))
 
     assert (page.source, page.format, page.total_results) == ("allsop", "allsop_search", 5)
     assert [lot.lot_number for lot in page.listings] == [1, 2, 3, 4, 5]
@@ -80,7 +78,7 @@ def test_allsop_slice_lot_1_is_21_bexley_gardens_guide_200000_freehold_on_29_apr
 
 
 def test_allsop_slice_buildings_are_typed_by_how_they_are_arranged(shared_fixtures: Path) -> None:
-    lots = parse_allsop_search(read(shared_fixtures, ALLSOP_SEARCH)).listings
+    lots = parse_allsop_search(read_capture(shared_fixtures, ALLSOP_SEARCH)).listings
 
     assert [(lot.lot_number, lot.property_type, lot.price) for lot in lots] == [
         (1, "semi_detached", 200000),
@@ -101,7 +99,7 @@ def test_allsop_slice_buildings_are_typed_by_how_they_are_arranged(shared_fixtur
 
 
 def test_allsop_auction_capture_puts_the_sale_facts_in_extra(shared_fixtures: Path) -> None:
-    page = parse_allsop_auction(read(shared_fixtures, ALLSOP_AUCTION))
+    page = parse_allsop_auction(read_capture(shared_fixtures, ALLSOP_AUCTION))
 
     assert (page.format, page.listings) == ("allsop_auction", [])
     assert page.extra["auction_id"] == "16fe8330-8a60-11f0-a081-0242ac110002"
@@ -338,17 +336,6 @@ def biggest_upcoming(server: SandboxServer, house: str) -> tuple[Auction, list[L
         if auction.auction_date >= SANDBOX_DAY
     ]
     return max(upcoming, key=lambda pair: len(pair[1]))
-
-
-def all_pages(url: str, parse: object) -> list[ParsedPage]:
-    pages: list[ParsedPage] = []
-    next_url: str | None = url
-    while next_url:
-        response = httpx.get(next_url)
-        assert response.status_code == 200
-        pages.append(parse(response.text, next_url))  # type: ignore[operator]
-        next_url = pages[-1].next_page_url
-    return pages
 
 
 def status_update(lot: Listing) -> str | None:

@@ -21,6 +21,7 @@ from property_pipeline.sources.parsers.detect import (
     is_bot_challenge,
     parse_document,
 )
+from property_pipeline_tests.sandbox.support import add_fault, faults_cleared_after, read_capture
 
 CLOUDFLARE_PAGE = "zoopla/cloudflare_challenge_just_a_moment_2026-02_serverfetched_pws.html"
 SANDBOX_DAY = dt.date(2026, 3, 2)
@@ -59,7 +60,7 @@ REAL_CAPTURES = [
 def test_every_real_capture_is_detected_as_its_format_and_parses(
     shared_fixtures: Path, relative: str, expected: str
 ) -> None:
-    body = (shared_fixtures / relative).read_text(encoding="utf-8")
+    body = read_capture(shared_fixtures, relative)
 
     assert detect_format(body) == expected
     page = parse_document(body)
@@ -68,7 +69,7 @@ def test_every_real_capture_is_detected_as_its_format_and_parses(
 
 
 def test_the_cloudflare_capture_is_a_bot_challenge_not_a_page(shared_fixtures: Path) -> None:
-    body = (shared_fixtures / CLOUDFLARE_PAGE).read_text(encoding="utf-8")
+    body = read_capture(shared_fixtures, CLOUDFLARE_PAGE)
     url = "https://www.zoopla.co.uk/for-sale/details/71365505/"
 
     assert is_bot_challenge(body, 403)
@@ -79,9 +80,9 @@ def test_the_cloudflare_capture_is_a_bot_challenge_not_a_page(shared_fixtures: P
 
 
 def test_a_real_listing_page_is_not_mistaken_for_a_challenge(shared_fixtures: Path) -> None:
-    capture = shared_fixtures / "zoopla/detail_RSC_71365505_herne_bay_2026-02_browser_pws.html"
+    capture = "zoopla/detail_RSC_71365505_herne_bay_2026-02_browser_pws.html"
 
-    assert not is_bot_challenge(capture.read_text(encoding="utf-8"), 200)
+    assert not is_bot_challenge(read_capture(shared_fixtures, capture), 200)
 
 
 @pytest.mark.parametrize(
@@ -160,11 +161,7 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
-@pytest.fixture(autouse=True)
-def no_faults_left(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "sandbox" in request.fixturenames:
-        request.getfixturevalue("sandbox").context.reset()
+no_faults_left = faults_cleared_after("sandbox")
 
 
 @pytest.fixture(scope="module")
@@ -202,11 +199,6 @@ def sandbox_urls(sandbox: SandboxServer) -> dict[str, str]:
         "rightmove_api_search": f"{rightmove}/api/property-search/listing/search?{search_query}",
         "rightmove_detail": f"{rightmove}/properties/{rightmove_live[0].source_id}",
     }
-
-
-def add_fault(server: SandboxServer, **fields: object) -> None:
-    response = httpx.post(f"{server.base_url}/_sandbox/faults", json=fields)
-    assert response.status_code == 201, response.text
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ from property_pipeline.sources.fetch import (
     retry_after_seconds,
 )
 from property_pipeline.sources.listing import BotChallengeError
+from property_pipeline_tests.sandbox.support import faults_cleared_after
 
 T = TypeVar("T")
 PAGE = "<!DOCTYPE html><html><body>" + "<p>3 bed terraced house</p>" * 40 + "</body></html>"
@@ -112,11 +113,7 @@ def other_server() -> Iterator[SandboxServer]:
         yield running
 
 
-@pytest.fixture(autouse=True)
-def clear_faults(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "server" in request.fixturenames:
-        request.getfixturevalue("server").context.reset()
+clear_faults = faults_cleared_after("server")
 
 
 def url(server: SandboxServer, path: str = "/for-sale/page") -> str:

@@ -21,7 +21,7 @@ from property_pipeline.sandbox.context import SandboxConfig
 from property_pipeline.sandbox.market import Market, MarketConfig
 from property_pipeline.sandbox.model import Listing
 from property_pipeline.sandbox.server import SandboxServer
-from property_pipeline.sources.listing import NormalisedListing, ParsedPage, ParseError
+from property_pipeline.sources.listing import NormalisedListing, ParseError
 from property_pipeline.sources.parsers.rightmove import (
     API_SEARCH,
     NEXT_DATA_SEARCH,
@@ -35,6 +35,8 @@ from property_pipeline.sources.parsers.rightmove import (
     parse_page_model_detail,
     property_type_of,
 )
+from property_pipeline_tests.sandbox.support import add_fault, faults_cleared_after, read_capture
+from property_pipeline_tests.sources.support import by_id, fetch
 
 JSON_MODEL_PAGE = "rightmove/search_jsonModel_peckham_drawn_area_2018-03_full.html"
 ISLINGTON_PAGE = "rightmove/detail_162171665_wharf_road_islington_2025-09_full.html"
@@ -49,14 +51,6 @@ SANDBOX_MARKET = MarketConfig(listings=40_000)
 BUSY_OUTCODE = "S2"
 
 
-def read(shared_fixtures: Path, relative: str) -> str:
-    return (shared_fixtures / relative).read_text(encoding="utf-8")
-
-
-def by_id(page: ParsedPage) -> dict[str, NormalisedListing]:
-    return {listing.source_id: listing for listing in page.listings}
-
-
 # ---------------------------------------------------------------------------------------------
 # Real captures
 # ---------------------------------------------------------------------------------------------
@@ -65,7 +59,7 @@ def by_id(page: ParsedPage) -> dict[str, NormalisedListing]:
 def test_legacy_json_model_search_gives_24_unique_listings_led_by_date_street(
     shared_fixtures: Path,
 ) -> None:
-    page = parse_json_model_search(read(shared_fixtures, JSON_MODEL_PAGE))
+    page = parse_json_model_search(read_capture(shared_fixtures, JSON_MODEL_PAGE))
 
     assert (page.format, page.total_results, page.page_size) == (
         "rightmove_json_model_search",
@@ -98,7 +92,7 @@ def test_legacy_json_model_search_gives_24_unique_listings_led_by_date_street(
 
 
 def test_legacy_search_links_the_next_page_at_index_24(shared_fixtures: Path) -> None:
-    page = parse_json_model_search(read(shared_fixtures, JSON_MODEL_PAGE))
+    page = parse_json_model_search(read_capture(shared_fixtures, JSON_MODEL_PAGE))
 
     assert page.next_page_url is not None
     assert page.next_page_url.startswith(
@@ -111,7 +105,7 @@ def test_legacy_search_links_the_next_page_at_index_24(shared_fixtures: Path) ->
 def test_legacy_search_reads_qualifiers_auction_lots_postcodes_and_agent_entities(
     shared_fixtures: Path,
 ) -> None:
-    listings = by_id(parse_json_model_search(read(shared_fixtures, JSON_MODEL_PAGE)))
+    listings = by_id(parse_json_model_search(read_capture(shared_fixtures, JSON_MODEL_PAGE)))
 
     town_house = listings["51897921"]
     assert (town_house.price, town_house.price_qualifier) == (600000, "offers_in_excess_of")
@@ -130,7 +124,7 @@ def test_legacy_search_reads_qualifiers_auction_lots_postcodes_and_agent_entitie
 def test_islington_leasehold_detail_gives_lease_ground_rent_and_service_charge(
     shared_fixtures: Path,
 ) -> None:
-    page = parse_page_model_detail(read(shared_fixtures, ISLINGTON_PAGE))
+    page = parse_page_model_detail(read_capture(shared_fixtures, ISLINGTON_PAGE))
 
     assert page.format == "rightmove_page_model_detail"
     [flat] = page.listings
@@ -159,7 +153,7 @@ def test_islington_leasehold_detail_gives_lease_ground_rent_and_service_charge(
 def test_headington_freehold_detail_gives_price_postcode_and_plain_description(
     shared_fixtures: Path,
 ) -> None:
-    [house] = parse_page_model_detail(read(shared_fixtures, HEADINGTON_PAGE)).listings
+    [house] = parse_page_model_detail(read_capture(shared_fixtures, HEADINGTON_PAGE)).listings
 
     assert house.source_id == "171844895"
     assert (house.price, house.price_qualifier, house.listing_type) == (695000, "fixed", "sale")
@@ -176,15 +170,15 @@ def test_headington_freehold_detail_gives_price_postcode_and_plain_description(
 
 
 def test_packed_sw5_page_decodes_to_exactly_the_reference_decode(shared_fixtures: Path) -> None:
-    expected = json.loads(read(shared_fixtures, PACKED_DECODED))
+    expected = json.loads(read_capture(shared_fixtures, PACKED_DECODED))
 
-    decoded = decode_packed_page_model(read(shared_fixtures, PACKED_PAGE))
+    decoded = decode_packed_page_model(read_capture(shared_fixtures, PACKED_PAGE))
 
     assert decoded == expected
 
 
 def test_packed_sw5_page_parses_to_its_price_postcode_and_bedrooms(shared_fixtures: Path) -> None:
-    page = parse_packed_page_model_detail(read(shared_fixtures, PACKED_PAGE))
+    page = parse_packed_page_model_detail(read_capture(shared_fixtures, PACKED_PAGE))
 
     assert page.format == "rightmove_packed_page_model_detail"
     [block] = page.listings
@@ -206,7 +200,7 @@ def test_packed_sw5_page_parses_to_its_price_postcode_and_bedrooms(shared_fixtur
 def test_the_75_api_objects_parse_with_their_prices_and_qualifiers(
     shared_fixtures: Path,
 ) -> None:
-    text = read(shared_fixtures, API_OBJECTS)
+    text = read_capture(shared_fixtures, API_OBJECTS)
     amounts = {str(item["id"]): item["price"]["amount"] for item in json.loads(text)}
 
     page = parse_api_search(text)
@@ -229,7 +223,7 @@ def test_the_75_api_objects_parse_with_their_prices_and_qualifiers(
 
 
 def test_api_objects_keep_tenure_features_agent_and_auction_flag(shared_fixtures: Path) -> None:
-    listings = by_id(parse_api_search(read(shared_fixtures, API_OBJECTS)))
+    listings = by_id(parse_api_search(read_capture(shared_fixtures, API_OBJECTS)))
 
     truro = listings["171605312"]
     assert truro.url == "https://www.rightmove.co.uk/properties/171605312"
@@ -556,23 +550,7 @@ def market(sandbox: SandboxServer) -> Market:
     return sandbox.context.market
 
 
-@pytest.fixture(autouse=True)
-def no_faults_left(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "sandbox" in request.fixturenames:
-        request.getfixturevalue("sandbox").context.reset()
-
-
-def fetch(url: str) -> httpx.Response:
-    response = httpx.get(url, timeout=10, trust_env=False)
-    assert response.status_code == 200, (url, response.status_code)
-    return response
-
-
-def add_fault(sandbox: SandboxServer, kind: str, path_prefix: str) -> None:
-    fault = {"upstream": "rightmove", "kind": kind, "count": 1, "path_prefix": path_prefix}
-    response = httpx.post(f"{sandbox.base_url}/_sandbox/faults", json=fault, trust_env=False)
-    assert response.status_code == 201, response.text
+no_faults_left = faults_cleared_after("sandbox")
 
 
 def search_url(sandbox: SandboxServer, market: Market, outcode: str) -> str:
@@ -759,7 +737,7 @@ def test_sandbox_changed_structure_raises_a_parse_error_naming_the_format(
         f"locationIdentifier={identifier}",
         "/properties/": f"{sandbox.url('rightmove')}/properties/{record.source_id}",
     }
-    add_fault(sandbox, "changed_structure", path)
+    add_fault(sandbox, upstream="rightmove", kind="changed_structure", count=1, path_prefix=path)
 
     body = fetch(urls[path]).text
 
@@ -776,7 +754,7 @@ def test_sandbox_truncated_detail_page_raises_a_parse_error(
         if not sandbox_rightmove.is_packed(r.source_id)
     )
     url = f"{sandbox.url('rightmove')}/properties/{record.source_id}"
-    add_fault(sandbox, "truncate", "/properties/")
+    add_fault(sandbox, upstream="rightmove", kind="truncate", count=1, path_prefix="/properties/")
 
     received = b""
     with pytest.raises(httpx.RemoteProtocolError):

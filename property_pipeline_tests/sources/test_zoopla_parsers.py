@@ -20,11 +20,8 @@ from property_pipeline.sandbox.context import SandboxConfig
 from property_pipeline.sandbox.market import MarketConfig
 from property_pipeline.sandbox.model import Listing, Location
 from property_pipeline.sandbox.server import SandboxServer
-from property_pipeline.sources.listing import NormalisedListing, ParsedPage, ParseError
+from property_pipeline.sources.listing import ParsedPage, ParseError
 from property_pipeline.sources.parsers.zoopla import (
-    classify_property_type,
-    html_to_text,
-    listing_date,
     parse_next_data_detail,
     parse_next_data_search,
     parse_rsc_detail,
@@ -32,6 +29,8 @@ from property_pipeline.sources.parsers.zoopla import (
     resolve_references,
     rsc_rows,
 )
+from property_pipeline_tests.sandbox.support import read_capture
+from property_pipeline_tests.sources.support import all_pages, by_id
 
 HERNE_BAY_PAGE = "zoopla/detail_RSC_71365505_herne_bay_2026-02_browser_pws.html"
 E14_SEARCH_PAGE = "zoopla/search_rsc_E14_torent_2026-09_trimmed_alexremnev.html"
@@ -41,14 +40,6 @@ EALING_DETAILS = "zoopla/nextdata_listingDetails_projected_2023-11_scrapfly.json
 SANDBOX_DAY = dt.date(2026, 3, 2)
 # Dense enough that the busiest outcode has more than one 25-listing Zoopla page.
 SANDBOX_MARKET = MarketConfig(listings=40_000)
-
-
-def read(shared_fixtures: Path, relative: str) -> str:
-    return (shared_fixtures / relative).read_text(encoding="utf-8")
-
-
-def by_id(page: ParsedPage) -> dict[str, NormalisedListing]:
-    return {listing.source_id: listing for listing in page.listings}
 
 
 def push_page(stream: str) -> str:
@@ -71,7 +62,7 @@ def text_row(row_id: str, text: str) -> str:
 
 
 def test_herne_bay_rsc_detail_reads_price_rooms_and_full_postcode(shared_fixtures: Path) -> None:
-    page = parse_rsc_detail(read(shared_fixtures, HERNE_BAY_PAGE))
+    page = parse_rsc_detail(read_capture(shared_fixtures, HERNE_BAY_PAGE))
 
     assert (page.source, page.format, page.total_results) == ("zoopla", "zoopla_rsc_detail", 1)
     [house] = page.listings
@@ -95,7 +86,7 @@ def test_herne_bay_rsc_detail_reads_price_rooms_and_full_postcode(shared_fixture
 def test_herne_bay_description_comes_from_its_text_row_and_features_are_unescaped(
     shared_fixtures: Path,
 ) -> None:
-    [house] = parse_rsc_detail(read(shared_fixtures, HERNE_BAY_PAGE)).listings
+    [house] = parse_rsc_detail(read_capture(shared_fixtures, HERNE_BAY_PAGE)).listings
 
     assert house.description is not None
     assert house.description.startswith("This exquisite Victorian Villa exudes opulence;")
@@ -107,7 +98,7 @@ def test_herne_bay_description_comes_from_its_text_row_and_features_are_unescape
 
 def test_e14_search_keeps_the_four_regular_listings_and_the_total(shared_fixtures: Path) -> None:
     url = "https://www.zoopla.co.uk/to-rent/property/e14/?q=E14&pn=1"
-    page = parse_rsc_search(read(shared_fixtures, E14_SEARCH_PAGE), url)
+    page = parse_rsc_search(read_capture(shared_fixtures, E14_SEARCH_PAGE), url)
 
     assert [listing.source_id for listing in page.listings] == [
         "74348552",
@@ -134,7 +125,7 @@ def test_e14_search_keeps_the_four_regular_listings_and_the_total(shared_fixture
 def test_2023_search_items_give_50_listings_with_prices_rooms_and_tenure(
     shared_fixtures: Path,
 ) -> None:
-    page = parse_next_data_search(read(shared_fixtures, LONDON_ITEMS))
+    page = parse_next_data_search(read_capture(shared_fixtures, LONDON_ITEMS))
 
     assert page.format == "zoopla_next_data_search"
     assert len(page.listings) == 50
@@ -153,7 +144,7 @@ def test_2023_search_items_give_50_listings_with_prices_rooms_and_tenure(
 
 
 def test_2023_search_items_map_qualifiers_tenures_and_price_cuts(shared_fixtures: Path) -> None:
-    listings = parse_next_data_search(read(shared_fixtures, LONDON_ITEMS)).listings
+    listings = parse_next_data_search(read_capture(shared_fixtures, LONDON_ITEMS)).listings
     items = by_id(ParsedPage("zoopla", "zoopla_next_data_search", listings))
 
     qualifiers = collections.Counter(listing.price_qualifier for listing in listings)
@@ -172,7 +163,7 @@ def test_2023_search_items_map_qualifiers_tenures_and_price_cuts(shared_fixtures
 def test_projected_2023_details_give_the_full_postcode_from_the_taxonomy(
     shared_fixtures: Path,
 ) -> None:
-    page = parse_next_data_detail(read(shared_fixtures, EALING_DETAILS))
+    page = parse_next_data_detail(read_capture(shared_fixtures, EALING_DETAILS))
 
     [house] = page.listings
     assert house.source_id == "65901787"
@@ -346,35 +337,6 @@ def test_pages_that_are_not_the_format_raise_a_parse_error_naming_what_is_missin
         parser(body)  # type: ignore[operator]
 
 
-@pytest.mark.parametrize(
-    ("label", "expected"),
-    [
-        ("semi_detached", "semi_detached"),
-        ("end_terrace", "terraced"),
-        ("town_house", "terraced"),
-        ("terraced_bungalow", "bungalow"),
-        ("link_detached", "semi_detached"),
-        ("maisonette", "flat"),
-        ("block_of_flats", "block_of_flats"),
-        ("land", "land"),
-        ("park_home", "other"),
-        ("Mid Terrace Building arranged as 7 Letting Rooms", "hmo"),
-        ("Mid Terrace Shop and Uppers", "mixed_use"),
-        ("Detached Building arranged as 6 Flats", "block_of_flats"),
-    ],
-)
-def test_type_codes_and_bylines_map_to_our_property_types(label: str, expected: str) -> None:
-    assert classify_property_type(label) == expected
-
-
-def test_html_to_text_and_listing_date_handle_zoopla_wording() -> None:
-    assert html_to_text("<p>One &amp; two</p><p>Three<br />four</p>") == "One & two\n\nThree\nfour"
-    assert html_to_text("Plain&lt;br /&gt;text") == "Plain\ntext"
-    assert listing_date("22nd Sep 2025") == dt.date(2025, 9, 22)
-    assert listing_date("2025-09-20T13:46:10") == dt.date(2025, 9, 20)
-    assert listing_date("yesterday") is None
-
-
 # ---------------------------------------------------------------------------------------------
 # The sandbox
 # ---------------------------------------------------------------------------------------------
@@ -395,17 +357,6 @@ def busiest_location(server: SandboxServer) -> tuple[Location, list[Listing]]:
     return max(found, key=lambda pair: len(pair[1]))
 
 
-def search_all_pages(url: str) -> list[ParsedPage]:
-    pages = []
-    next_url: str | None = url
-    while next_url:
-        response = httpx.get(next_url)
-        assert response.status_code == 200
-        pages.append(parse_rsc_search(response.text, next_url))
-        next_url = pages[-1].next_page_url
-    return pages
-
-
 def expected_type(listing: Listing) -> str:
     # Zoopla has no HMO type: the stand-in lists an HMO as the terraced house it is.
     kind = listing.property.property_type
@@ -417,7 +368,7 @@ def test_sandbox_search_pages_give_exactly_the_markets_listings(sandbox: Sandbox
     assert len(served) > 25, "the market must fill more than one page"
     url = f"{sandbox.url('zoopla')}/for-sale/property/{location.zoopla_slug}/"
 
-    pages = search_all_pages(url)
+    pages = all_pages(url, parse_rsc_search)
 
     assert len(pages) == 2
     assert [page.total_results for page in pages] == [len(served)] * 2
@@ -429,7 +380,9 @@ def test_sandbox_search_pages_give_exactly_the_markets_listings(sandbox: Sandbox
 def test_sandbox_search_cards_carry_the_markets_values(sandbox: SandboxServer) -> None:
     location, served = busiest_location(sandbox)
     url = f"{sandbox.url('zoopla')}/for-sale/property/{location.zoopla_slug}/"
-    parsed = {item.source_id: item for page in search_all_pages(url) for item in page.listings}
+    parsed = {
+        item.source_id: item for page in all_pages(url, parse_rsc_search) for item in page.listings
+    }
 
     for listing in served:
         card = parsed[listing.source_id]

@@ -16,7 +16,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
-from zoneinfo import ZoneInfo
 
 from parsel import Selector
 
@@ -30,21 +29,23 @@ from property_pipeline.sources.listing import (
     outcode_of,
     whole_pounds,
 )
-from property_pipeline.sources.parsers.zoopla import (
+from property_pipeline.sources.parsers.common import (
+    UK_TIME,
     classify_property_type,
     clean_text,
-    float_or_none,
+    coordinate,
     instant,
-    int_or_none,
+    join_root,
+    json_object,
     listing_date,
     site_root,
+    whole_number,
     with_query_value,
 )
 
 ALLSOP_ROOT = "https://www.allsop.co.uk"
 AUCTIONHOUSE_ROOT = "https://www.auctionhouse.co.uk"
 ALLSOP_PAGE_SIZE = 20  # what /api/search returns without a `size` parameter
-UK_TIME = ZoneInfo("Europe/London")
 AVAILABLE = "Available"
 
 _ALLSOP_SITE_PATH = re.compile(r"/(?:api|lot-overview)/")
@@ -73,7 +74,7 @@ _COUNT += r"(?:(?:further|double|single|additional|other|more|large|small)\s+)?)
 
 def parse_allsop_search(body: str, url: str | None = None) -> ParsedPage:
     """Every lot of an Allsop `/api/search` (or `/api/property-search`) page, with the total."""
-    data = _json_object(body, "allsop_search")
+    data = json_object(body, "allsop_search", "the body")
     block = data.get("data")
     if not isinstance(block, dict) or not isinstance(block.get("results"), list):
         found = sorted(block) if isinstance(block, dict) else sorted(data)
@@ -83,7 +84,7 @@ def parse_allsop_search(body: str, url: str | None = None) -> ParsedPage:
         )
     lots = [lot for lot in block["results"] if isinstance(lot, dict)]
     listings = [_allsop_listing(lot, url) for lot in lots]
-    total = int_or_none(block.get("total"))
+    total = whole_number(block.get("total"))
     page, size = _allsop_paging(url)
     return ParsedPage(
         source="allsop",
@@ -101,7 +102,7 @@ def parse_allsop_search(body: str, url: str | None = None) -> ParsedPage:
 
 def parse_allsop_auction(body: str, url: str | None = None) -> ParsedPage:
     """The facts of one Allsop sale (`/api/auctions/{id}`) in `extra`; it lists no lots."""
-    data = _json_object(body, "allsop_auction")
+    data = json_object(body, "allsop_auction", "the body")
     record = data.get("auctionData")
     if not isinstance(record, dict) or not record.get("allsop_auctionid"):
         raise ParseError(
@@ -116,10 +117,10 @@ def parse_allsop_auction(body: str, url: str | None = None) -> ParsedPage:
         "second_day": _utc_stamp_as_uk_date(record.get("allsop_auctiondate2")),
         "auction_type": clean_text(record.get("allsop_auctiontype")),
         "venue": clean_text(record.get("allsop_venue")),
-        "lots_sold": int_or_none(record.get("allsop_auctionlotssold")),
-        "lots_unsold": int_or_none(record.get("allsop_auctionlotsunsold")),
-        "value_sold": int_or_none(record.get("allsop_auctionvaluesold")),
-        "withdrawn_prior": int_or_none(record.get("withdrawn_lots_prior")),
+        "lots_sold": whole_number(record.get("allsop_auctionlotssold")),
+        "lots_unsold": whole_number(record.get("allsop_auctionlotsunsold")),
+        "value_sold": whole_number(record.get("allsop_auctionvaluesold")),
+        "withdrawn_prior": whole_number(record.get("withdrawn_lots_prior")),
         "next_auction": clean_text(record.get("next_auction_date")),
     }
     return ParsedPage(source="allsop", format="allsop_auction", listings=[], extra=facts)
@@ -156,15 +157,15 @@ def _allsop_listing(lot: Mapping[str, Any], url: str | None) -> NormalisedListin
         postcode=postcode,
         outcode=outcode_of(postcode),
         address=address,
-        latitude=float_or_none(location.get("lat")),
-        longitude=float_or_none(location.get("lon")),
+        latitude=coordinate(location.get("lat")),
+        longitude=coordinate(location.get("lon")),
         summary=byline,
         key_features=features,
         agent="Allsop",
         first_listed_at=listing_date(lot.get("market_from_date") or lot.get("lot_created_at")),
         update_reason=_update_reason(status, bool(lot.get("guide_price_is_reduced"))),
         auction_date=_epoch_ms_as_uk_date(lot.get("auction_date")),
-        lot_number=int_or_none(lot.get("lot_number") or lot.get("allsop_lotnumber")),
+        lot_number=whole_number(lot.get("lot_number") or lot.get("allsop_lotnumber")),
     )
 
 
@@ -187,8 +188,8 @@ def _allsop_lot_url(lot: Mapping[str, Any], byline: str | None, url: str | None)
 def _allsop_paging(url: str | None) -> tuple[int, int]:
     """The page number and page size a search URL asked for (Allsop's defaults otherwise)."""
     query = dict(parse_qsl(urlsplit(url).query)) if url else {}
-    page = int_or_none(query.get("page")) or 1
-    size = int_or_none(query.get("size")) or ALLSOP_PAGE_SIZE
+    page = whole_number(query.get("page")) or 1
+    size = whole_number(query.get("size")) or ALLSOP_PAGE_SIZE
     return page, size
 
 
@@ -262,17 +263,6 @@ def _update_reason(status: str, reduced: bool) -> str | None:
     return "price_reduced" if reduced else None
 
 
-def _json_object(body: str, format_name: str) -> dict[str, Any]:
-    """The body decoded as a JSON object, or a ParseError naming the format."""
-    try:
-        data = json.loads(body)
-    except ValueError as error:
-        raise ParseError(f"{format_name}: the body is not JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise ParseError(f"{format_name}: expected a JSON object, got {type(data).__name__}")
-    return data
-
-
 # ---------------------------------------------------------------------------------------------
 # Auction House UK
 # ---------------------------------------------------------------------------------------------
@@ -309,7 +299,7 @@ def parse_auctionhouse_catalogue(body: str, url: str | None = None) -> ParsedPag
         source="auctionhouse",
         format="auctionhouse_catalogue",
         listings=dedupe_by_source_id(listings),
-        total_results=int_or_none(showing.group(1)) if showing else len(listings),
+        total_results=whole_number(showing.group(1)) if showing else len(listings),
         page_size=len(listings) if next_href else None,
         next_page_url=urljoin(url, next_href) if url and next_href else None,
         extra={"lot_statuses": statuses},
@@ -330,7 +320,7 @@ def _auctionhouse_card(
     address = _text_of(card, ".grid-address")
     return _auctionhouse_listing(
         lot_id,
-        href if href.startswith(("http://", "https://")) else root + href,
+        join_root(root, href),
         _text_of(card, "p.fw-bold"),
         price,
         normalise_postcode(address),
@@ -383,7 +373,7 @@ def parse_auctionhouse_lot(body: str, url: str | None = None) -> ParsedPage:
     offers = product.get("offers") if isinstance(product.get("offers"), dict) else {}
     postal = product.get("address") if isinstance(product.get("address"), dict) else {}
     lot_id = str(product.get("productID") or "") or _lot_id_from_url(url)
-    lot_number = _lot_number(_text_of(page, ".lot-number")) or int_or_none(product.get("sku"))
+    lot_number = _lot_number(_text_of(page, ".lot-number")) or whole_number(product.get("sku"))
     if not lot_id or lot_number is None:
         raise ParseError(
             "auctionhouse_lot: no lot id (JSON-LD Product productID, or /auction/lot/{id} in "

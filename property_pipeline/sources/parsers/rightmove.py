@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from parsel import Selector
 
@@ -27,10 +26,21 @@ from property_pipeline.sources.listing import (
     ParseError,
     dedupe_by_source_id,
     normalise_postcode,
-    normalise_price_qualifier,
     normalise_tenure,
     outcode_of,
     whole_pounds,
+)
+from property_pipeline.sources.parsers.common import (
+    clean_text,
+    coordinate,
+    join_root,
+    last_word,
+    load_json,
+    next_data_script,
+    price_qualifier,
+    site_root,
+    utc_timestamp,
+    whole_number,
 )
 
 SOURCE = "rightmove"
@@ -43,10 +53,12 @@ JSON_MODEL_SEARCH = "rightmove_json_model_search"
 PAGE_MODEL_DETAIL = "rightmove_page_model_detail"
 PACKED_PAGE_MODEL_DETAIL = "rightmove_packed_page_model_detail"
 
-# First path segments of Rightmove's own routes; whatever precedes one in a fetched URL is the
-# site root (a mount prefix such as the sandbox's "/rightmove"), so root-relative links join
-# onto it instead of onto the bare host.
-ROUTE_HEADS = ("properties", "property-for-sale", "property-to-rent", "api", "new-homes-for-sale")
+# The first path segment of any of Rightmove's own routes; whatever precedes it in a fetched URL
+# is the site root (a mount prefix such as the sandbox's "/rightmove"), so root-relative links
+# join onto it instead of onto the bare host.
+ROUTE_HEAD = re.compile(
+    r"/(?:properties|property-for-sale|property-to-rent|api|new-homes-for-sale)(?=/|$)"
+)
 
 # Deepest nesting a packed page model may have; real ones are about a dozen levels deep, and a
 # slot that refers back to an ancestor would otherwise recurse forever.
@@ -112,7 +124,7 @@ LINE_BREAK = re.compile(r"<br\s*/?>|</p\s*>", re.I)
 def parse_next_data_search(body: str, url: str | None = None) -> ParsedPage:
     """The listings of a current search page, from `props.pageProps.searchResults` in its
     `__NEXT_DATA__` script; the next page is the page's own `headMetaData.nextUrl`."""
-    script = Selector(text=body).css("script#__NEXT_DATA__::text").get()
+    script = next_data_script(body)
     if script is None:
         raise ParseError(f'{NEXT_DATA_SEARCH}: the page has no <script id="__NEXT_DATA__">')
     data = load_json(script, NEXT_DATA_SEARCH, "the __NEXT_DATA__ script")
@@ -188,14 +200,6 @@ def decode_packed_page_model(text: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # Finding the embedded JSON
 # ---------------------------------------------------------------------------------------------
-
-
-def load_json(text: str, fmt: str, what: str) -> Any:
-    """`text` parsed as JSON, or a ParseError naming the format and where it broke."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ParseError(f"{fmt}: {what} is not valid JSON ({error})") from None
 
 
 def assigned_json(body: str, name: str, fmt: str) -> Any:
@@ -299,13 +303,13 @@ def search_page(
             f"(keys: {key_list(results)}){CHANGED_LAYOUT}"
         )
     listings = [listing_from_card(card, page_url, fmt, n) for n, card in enumerate(cards)]
-    page_size = count(dig(results, "searchParameters", "numberOfPropertiesPerPage"))
+    page_size = whole_number(dig(results, "searchParameters", "numberOfPropertiesPerPage"))
     page_size = page_size or DEFAULT_PAGE_SIZE
     return ParsedPage(
         source=SOURCE,
         format=fmt,
         listings=dedupe_by_source_id(listings),
-        total_results=count(results.get("resultCount")),
+        total_results=whole_number(results.get("resultCount")),
         page_size=page_size,
         next_page_url=next_page_url(results, fmt, page_url, next_link, page_size),
     )
@@ -320,16 +324,16 @@ def next_page_url(
     the current one on the last page): the API's next page is the fetched URL with that index,
     a page's is its `listViewUrl` with it.
     """
-    root = site_root(page_url)
+    root = rightmove_root(page_url)
     if isinstance(next_link, str) and next_link:
         return join_root(root, html.unescape(next_link))
     pagination = results.get("pagination")
     if not isinstance(pagination, dict):
         return None
-    next_index = count(pagination.get("next"))
-    current = count(dig(results, "searchParameters", "index"))
+    next_index = whole_number(pagination.get("next"))
+    current = whole_number(dig(results, "searchParameters", "index"))
     if current is None:
-        current = ((count(pagination.get("page")) or 1) - 1) * page_size
+        current = ((whole_number(pagination.get("page")) or 1) - 1) * page_size
     if next_index is None or next_index <= current:
         return None
     if fmt == API_SEARCH:
@@ -341,7 +345,12 @@ def next_page_url(
 
 
 def with_index(url: str, index: int) -> str:
-    """`url` with its `index` query parameter set to `index`."""
+    """`url` with its `index` query parameter set to `index` and its query re-encoded.
+
+    Not `common.with_query_value`, which keeps the query as written: Rightmove's next-page
+    URLs have always come out re-encoded (`flat,terraced` as `flat%2Cterraced`), and a page
+    re-parsed from the archive must link the same next page as when it was fetched.
+    """
     parts = urlsplit(url)
     query = [(key, value) for key, value in parse_qsl(parts.query) if key != "index"]
     query.append(("index", str(index)))
@@ -369,17 +378,19 @@ def listing_from_card(
         listing_type="auction_lot" if card.get("auction") is True else "sale",
         title=clean_line(card.get("propertyTypeFullDescription")),
         price=whole_pounds(price.get("amount")),
-        price_qualifier=qualifier_of(shown.get("displayPriceQualifier"), shown.get("displayPrice")),
+        price_qualifier=price_qualifier(
+            shown.get("displayPriceQualifier"), shown.get("displayPrice")
+        ),
         property_type=property_type_of(sub_type),
         property_sub_type=sub_type,
-        bedrooms=count(card.get("bedrooms")),
-        bathrooms=count(card.get("bathrooms")),
+        bedrooms=whole_number(card.get("bedrooms")),
+        bathrooms=whole_number(card.get("bathrooms")),
         tenure=normalise_tenure(dig(card, "tenure", "tenureType")),
         postcode=postcode,
         outcode=outcode_of(postcode, last_word(address)),
         address=address,
-        latitude=number(dig(card, "location", "latitude")),
-        longitude=number(dig(card, "location", "longitude")),
+        latitude=coordinate(dig(card, "location", "latitude")),
+        longitude=coordinate(dig(card, "location", "longitude")),
         summary=clean_line(card.get("summary")),
         key_features=feature_lines(card.get("keyFeatures")),
         agent=clean_line(customer.get("branchDisplayName"))
@@ -387,14 +398,14 @@ def listing_from_card(
         first_listed_at=card_first_listed(card),
         update_reason=clean_line(update.get("listingUpdateReason"))
         or history_update(card.get("addedOrReduced"))[0],
-        updated_at=iso_instant(update.get("listingUpdateDate")),
-        image_count=count(card.get("numberOfImages")),
+        updated_at=utc_timestamp(update.get("listingUpdateDate")),
+        image_count=whole_number(card.get("numberOfImages")),
     )
 
 
 def card_first_listed(card: Mapping[str, Any]) -> dt.date | None:
     """When the card was first shown: `firstVisibleDate`, else an "Added on" date."""
-    first_seen = iso_instant(card.get("firstVisibleDate"))
+    first_seen = utc_timestamp(card.get("firstVisibleDate"))
     if first_seen is not None:
         return first_seen.date()
     reason, day = history_update(card.get("addedOrReduced"))
@@ -460,14 +471,14 @@ def listing_from_page_model(model: Any, fmt: str, page_url: str | None) -> Norma
         listing_type="auction_lot" if analytics.get("auctionOnly") is True else "sale",
         title=clean_line(dig(data, "text", "shortDescription")),
         price=whole_pounds(analytics.get("price")) or whole_pounds(prices.get("primaryPrice")),
-        price_qualifier=qualifier_of(
+        price_qualifier=price_qualifier(
             prices.get("displayPriceQualifier"), prices.get("primaryPrice")
         ),
         property_type=property_type_of(sub_type)
         or SOLD_TYPES.get(str(data.get("soldPropertyType"))),
         property_sub_type=sub_type,
-        bedrooms=count(data.get("bedrooms")),
-        bathrooms=count(data.get("bathrooms")),
+        bedrooms=whole_number(data.get("bedrooms")),
+        bathrooms=whole_number(data.get("bathrooms")),
         tenure=tenure,
         lease_years_remaining=lease_years(tenure, dig(data, "tenure", "yearsRemainingOnLease")),
         ground_rent=whole_pounds(dig(data, "livingCosts", "annualGroundRent")),
@@ -477,8 +488,8 @@ def listing_from_page_model(model: Any, fmt: str, page_url: str | None) -> Norma
             postcode, clean_line(address.get("outcode")) or last_word(display_address)
         ),
         address=display_address,
-        latitude=number(dig(data, "location", "latitude")),
-        longitude=number(dig(data, "location", "longitude")),
+        latitude=coordinate(dig(data, "location", "latitude")),
+        longitude=coordinate(dig(data, "location", "longitude")),
         description=plain_text(dig(data, "text", "description")),
         key_features=feature_lines(data.get("keyFeatures")),
         agent=clean_line(dig(data, "customer", "branchDisplayName"))
@@ -487,7 +498,9 @@ def listing_from_page_model(model: Any, fmt: str, page_url: str | None) -> Norma
         or (changed_on if reason == "new" else None),
         update_reason=reason,
         updated_at=dt.datetime.combine(changed_on, dt.time()) if changed_on else None,
-        image_count=len(images) if isinstance(images, list) else count(analytics.get("imageCount")),
+        image_count=len(images)
+        if isinstance(images, list)
+        else whole_number(analytics.get("imageCount")),
     )
 
 
@@ -504,7 +517,7 @@ def detail_postcode(
 
 def lease_years(tenure: str, years: Any) -> int | None:
     """Years left on a lease; freehold pages can carry a meaningless 0, which is dropped."""
-    remaining = count(years)
+    remaining = whole_number(years)
     if tenure == "freehold" or not remaining:
         return None
     return remaining
@@ -537,17 +550,6 @@ def property_type_of(label: str | None) -> str | None:
     return "other"
 
 
-def qualifier_of(label: Any, display_price: Any) -> str:
-    """The price qualifier code. A blank label means a fixed price unless the price shown is
-    words rather than a number ("POA", "Coming Soon"), which then are the qualifier."""
-    if isinstance(label, str) and label.strip():
-        return normalise_price_qualifier(label)
-    if isinstance(display_price, str) and display_price.strip():
-        if not re.search(r"\d", display_price):
-            return normalise_price_qualifier(display_price)
-    return normalise_price_qualifier(None)
-
-
 def history_update(text: Any) -> tuple[str | None, dt.date | None]:
     """("new" | "price_reduced", date) from "Added on 04/02/2026" / "Reduced on 10/06/2025";
     "Added today" gives the reason with no date, since the page does not say which day."""
@@ -564,20 +566,6 @@ def history_update(text: Any) -> tuple[str | None, dt.date | None]:
         return reason, None
 
 
-def iso_instant(text: Any) -> dt.datetime | None:
-    """An ISO instant ("2018-03-14T10:40:44Z") as a naive UTC datetime, as the warehouse keeps
-    timestamps; None if absent or unreadable."""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment
-
-
 def compact_date(text: Any) -> dt.date | None:
     """A `YYYYMMDD` date (analyticsProperty.added), or None."""
     if not isinstance(text, str | int):
@@ -588,39 +576,23 @@ def compact_date(text: Any) -> dt.date | None:
         return None
 
 
-def count(value: Any) -> int | None:
-    """A whole number from an int or text such as "1,234" or "24"; None otherwise."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*\d[\d,]*\s*", value):
-        return int(value.replace(",", ""))
-    return None
-
-
-def number(value: Any) -> float | None:
-    """A coordinate as a float, or None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
 def clean_line(text: Any) -> str | None:
-    """One line of page text: entities decoded ("&amp;" -> "&"), runs of whitespace and line
-    breaks made single spaces, no space before a comma ("Ada Road , SE5"); None when empty."""
+    """One line of Rightmove's text, whose JSON carries HTML entities: entities decoded
+    ("&amp;" -> "&"), whitespace tidied, no space before a comma ("Ada Road , SE5"); None when
+    empty."""
     if not isinstance(text, str):
         return None
-    line = " ".join(html.unescape(text).split())
-    line = line.replace(" ,", ",")
-    return line or None
+    line = clean_text(html.unescape(text))
+    return line.replace(" ,", ",") if line else None
 
 
 def plain_text(markup: Any) -> str | None:
     """Description HTML as plain text: `<br />` and paragraph ends become line breaks, tags
-    go, entities are decoded, and blank lines are kept to at most one between paragraphs."""
+    go, entities are decoded, and blank lines are kept to at most one between paragraphs.
+
+    Not `common.html_to_text`: that one also closes up spaces inside a line and puts a blank
+    line after every paragraph, which would change the descriptions already stored.
+    """
     if not isinstance(markup, str):
         return None
     text = html.unescape(TAG.sub("", LINE_BREAK.sub("\n", markup)))
@@ -629,47 +601,22 @@ def plain_text(markup: Any) -> str | None:
     return joined or None
 
 
-def last_word(address: str | None) -> str | None:
-    """The last word of a display address, where search cards put the outcode ("..., SE15")."""
-    if not address:
-        return None
-    words = address.replace(",", " ").split()
-    return words[-1].rstrip(".") if words else None
-
-
 # ---------------------------------------------------------------------------------------------
 # URLs
 # ---------------------------------------------------------------------------------------------
 
 
-def site_root(page_url: str | None) -> str:
-    """Where Rightmove's root-relative links start for a page fetched from `page_url`.
-
-    Rightmove itself, or an unknown origin, is `https://www.rightmove.co.uk`; a stand-in mounted
-    under a prefix (`http://127.0.0.1:8765/rightmove/...`) keeps the prefix.
-    """
-    if not page_url:
-        return SITE_ROOT
-    parts = urlsplit(page_url)
-    if not parts.scheme or not parts.netloc or parts.netloc.endswith("rightmove.co.uk"):
-        return SITE_ROOT
-    segments = parts.path.split("/")
-    heads = [n for n, segment in enumerate(segments) if segment in ROUTE_HEADS]
-    prefix = "/".join(segments[: heads[0]]) if heads else ""
-    return f"{parts.scheme}://{parts.netloc}{prefix}".rstrip("/")
-
-
-def join_root(root: str, link: str) -> str:
-    """A link from a page, made absolute: root-relative links join onto the site root."""
-    if link.startswith("/") and not link.startswith("//"):
-        return root + link
-    return urljoin(root + "/", link)
+def rightmove_root(page_url: str | None) -> str:
+    """Where Rightmove's root-relative links start for a page fetched from `page_url`:
+    `https://www.rightmove.co.uk` for Rightmove itself or an unknown origin, the mount prefix
+    kept for a stand-in (`http://127.0.0.1:8765/rightmove`)."""
+    return site_root(page_url, SITE_ROOT, ROUTE_HEAD)
 
 
 def property_url(property_id: str, page_url: str | None, link: Any) -> str:
     """The listing's detail page: Rightmove's canonical `/properties/{id}` on the real site; on
     a stand-in, the card's own link (fragment dropped) under the stand-in's root."""
-    root = site_root(page_url)
+    root = rightmove_root(page_url)
     if root == SITE_ROOT or not isinstance(link, str) or not link:
         return f"{root}/properties/{property_id}"
     return join_root(root, link.split("#", 1)[0])

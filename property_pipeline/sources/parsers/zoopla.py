@@ -4,40 +4,47 @@ Two eras are covered (portals reference §2.2, §2.3): the App Router pages of 2
 data is a React Server Components stream pushed by `self.__next_f.push([1,"…"])` scripts, and
 the older `__NEXT_DATA__` pages of 2021 to 2024. Zoopla reshuffles its component tree often, so
 both readers decode the whole payload and search it for listing objects by their keys rather
-than following fixed paths. The small text helpers at the bottom (type classification, HTML to
-text, site roots) are shared with the auction parsers.
+than following fixed paths. Numbers, dates, text and URLs are read with `parsers.common`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import html
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
-
-from parsel import Selector
 
 from property_pipeline.sources.listing import (
-    OUTCODE_PATTERN,
     NormalisedListing,
     ParsedPage,
     ParseError,
     dedupe_by_source_id,
     normalise_postcode,
-    normalise_price_qualifier,
     normalise_tenure,
     outcode_of,
     whole_pounds,
+)
+from property_pipeline.sources.parsers.common import (
+    UK_TIME,
+    classify_property_type,
+    clean_text,
+    coordinate,
+    html_to_text,
+    join_root,
+    last_word,
+    listing_date,
+    load_json,
+    next_data_script,
+    price_qualifier,
+    site_root,
+    utc_timestamp,
+    whole_number,
+    with_query_value,
 )
 
 SOURCE = "zoopla"
 ZOOPLA_ROOT = "https://www.zoopla.co.uk"
 SEARCH_PAGE_SIZE = 25
-UK_TIME = ZoneInfo("Europe/London")
 
 _PUSH = re.compile(r'self\.__next_f\.push\(\[\s*1\s*,\s*("(?:[^"\\]|\\.)*")\s*\]\)')
 _ROW_ID = re.compile(rb"[0-9a-f]*")
@@ -224,19 +231,14 @@ def _next_data(body: str, format_name: str) -> Any:
     """The decoded `__NEXT_DATA__` of an HTML page, or the body itself decoded as JSON."""
     text = body.strip()
     if text.startswith("<"):
-        script = Selector(text=body).css("script#__NEXT_DATA__::text").get()
+        script = next_data_script(body)
         if script is None:
             raise ParseError(
                 f'{format_name}: the page has no <script id="__NEXT_DATA__">; it may be an '
                 "App Router (RSC) page or a bot challenge"
             )
         text = script
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise ParseError(
-            f"{format_name}: the __NEXT_DATA__ JSON does not decode: {error}"
-        ) from None
+    return load_json(text, format_name, "the __NEXT_DATA__ data")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,12 +265,12 @@ def _search_page(
     listings = dedupe_by_source_id([_search_listing(item, url) for item in items])
 
     pagination = props.get("pagination") if isinstance(props.get("pagination"), dict) else {}
-    total = int_or_none(pagination.get("totalResults"))
+    total = whole_number(pagination.get("totalResults"))
     if total is None:
         targeting = props.get("dfpAdTargeting") or {}
-        total = int_or_none(targeting.get("search_results_count"))
-    page_number = int_or_none(pagination.get("pageNumber"))
-    page_max = int_or_none(pagination.get("pageNumberMax"))
+        total = whole_number(targeting.get("search_results_count"))
+    page_number = whole_number(pagination.get("pageNumber"))
+    page_max = whole_number(pagination.get("pageNumberMax"))
     extra = {
         "page_number": page_number,
         "page_number_max": page_max,
@@ -300,7 +302,7 @@ def _search_listing(item: Mapping[str, Any], url: str | None) -> NormalisedListi
     price_text = item.get("price")
     price = whole_pounds(price_text)
     if price is None:
-        price = int_or_none(item.get("priceUnformatted"))
+        price = whole_number(item.get("priceUnformatted"))
     address = clean_text(item.get("address"))
     postcode = normalise_postcode(address)
     latitude, longitude = _coordinates(item)
@@ -316,14 +318,14 @@ def _search_listing(item: Mapping[str, Any], url: str | None) -> NormalisedListi
         listing_type="sale",
         title=title,
         price=price,
-        price_qualifier=_qualifier(item.get("priceTitle"), price_text),
+        price_qualifier=price_qualifier(item.get("priceTitle"), price_text),
         property_type=_property_type(zoopla_type, title),
         property_sub_type=zoopla_type,
-        bedrooms=int_or_none(counts.get("bed")),
-        bathrooms=int_or_none(counts.get("bath")),
+        bedrooms=whole_number(counts.get("bed")),
+        bathrooms=whole_number(counts.get("bath")),
         tenure=_tenure_from_tags(item.get("tags")),
         postcode=postcode,
-        outcode=outcode_of(postcode, _trailing_outcode(address)),
+        outcode=outcode_of(postcode, last_word(address)),
         address=address,
         latitude=latitude,
         longitude=longitude,
@@ -331,8 +333,8 @@ def _search_listing(item: Mapping[str, Any], url: str | None) -> NormalisedListi
         agent=clean_text((item.get("branch") or {}).get("name")),
         first_listed_at=listing_date(item.get("publishedOn")),
         update_reason=_search_update_reason(item),
-        updated_at=_uk_time_as_utc(item.get("lastPublishedDate")),
-        image_count=int_or_none(item.get("numberOfImages")),
+        updated_at=utc_timestamp(item.get("lastPublishedDate"), UK_TIME),
+        image_count=whole_number(item.get("numberOfImages")),
     )
 
 
@@ -409,11 +411,11 @@ def _detail_listing(data: Mapping[str, Any], url: str | None) -> NormalisedListi
         listing_type="sale",
         title=clean_text(data.get("title")),
         price=price,
-        price_qualifier=_qualifier(qualifier_label, pricing.get("label")),
+        price_qualifier=price_qualifier(qualifier_label, pricing.get("label")),
         property_type=_property_type(zoopla_type, data.get("title")),
         property_sub_type=zoopla_type,
-        bedrooms=int_or_none(counts.get("numBedrooms", taxonomy.get("numBeds"))),
-        bathrooms=int_or_none(counts.get("numBathrooms", taxonomy.get("numBaths"))),
+        bedrooms=whole_number(counts.get("numBedrooms", taxonomy.get("numBeds"))),
+        bathrooms=whole_number(counts.get("numBathrooms", taxonomy.get("numBaths"))),
         tenure=_detail_tenure(data.get("tenure"), nts.get("tenure"), taxonomy.get("tenure")),
         lease_years_remaining=whole_pounds(nts.get("lease")),
         ground_rent=whole_pounds(nts.get("ground_rent")),
@@ -428,7 +430,7 @@ def _detail_listing(data: Mapping[str, Any], url: str | None) -> NormalisedListi
         key_features=_bullets(data.get("features")),
         agent=clean_text(branch.get("branchName") or branch.get("name") or agent_fallback),
         first_listed_at=listing_date(data.get("publishedOn")),
-        image_count=int_or_none(image_count),
+        image_count=whole_number(image_count),
     )
 
 
@@ -516,127 +518,13 @@ def _is_search_props(candidate: dict[str, Any]) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Field helpers, shared with the auction parsers
+# Field helpers
 # ---------------------------------------------------------------------------------------------
-
-# Checked in order: the first pattern found in a label decides. Whole buildings (mixed use,
-# HMOs, blocks) come before house shapes, since "Mid Terrace Building arranged as 7 Letting
-# Rooms" is an HMO first and a terrace second; bungalows before the semi/terrace/detached words.
-_TYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern, re.I))
-    for name, pattern in (
-        ("mixed_use", r"mixed[ _-]?use|\bshops?\b|\bretail\b|\buppers\b|\bcommercial\b"),
-        ("hmo", r"\bhmo\b|multiple occupation|letting rooms?|studio rooms|\bbedsits?\b"),
-        ("block_of_flats", r"block[ _]of[ _]flats|\bblock of\b|\bflats\b|\bapartments\b"),
-        ("land", r"\bland\b|\bplots?\b"),
-        ("bungalow", r"bungalow"),
-        ("semi_detached", r"semi[ _-]?detached|link[ _-]?detached"),
-        ("terraced", r"terrace|town[ _-]?house|\bmews\b"),
-        ("detached", r"detached|cottage|villa|farm[ _-]?house|\bbarn\b|country[ _]house"),
-        ("flat", r"\bflat\b|maisonette|apartment|studio|penthouse|duplex|triplex"),
-    )
-)
-
-
-def classify_property_type(label: str) -> str:
-    """Our property type (flat, terraced, semi_detached, detached, bungalow, block_of_flats,
-    hmo, mixed_use, land, other) for a portal's type code or an auction byline."""
-    for name, pattern in _TYPE_PATTERNS:
-        if pattern.search(label):
-            return name
-    return "other"
-
-
-_BREAK = re.compile(r"<br\s*/?>", re.I)
-_PARAGRAPH_END = re.compile(r"</p\s*>", re.I)
-_TAG = re.compile(r"<[^>]+>")
-
-
-def html_to_text(value: Any) -> str | None:
-    """Plain text from an HTML fragment: line breaks kept, paragraphs apart, entities decoded.
-
-    Some saved records escape their markup twice (`&lt;br /&gt;`), so a second pass runs when
-    the first one uncovers tags.
-    """
-    if not isinstance(value, str):
-        return None
-    text = value
-    for _ in range(2):
-        text = _PARAGRAPH_END.sub("\n\n", _BREAK.sub("\n", text))
-        text = html.unescape(_TAG.sub("", text))
-        if not _TAG.search(text):
-            break
-    lines = [" ".join(line.split()) for line in text.splitlines()]
-    collapsed = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    return collapsed or None
-
-
-_ORDINAL = re.compile(r"(\d{1,2})(?:st|nd|rd|th)\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})")
-
-
-def listing_date(value: Any) -> dt.date | None:
-    """A date from ISO text ("2025-09-20T13:46:10") or Zoopla's "1st Nov 2023"; else None."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
-        pass
-    match = _ORDINAL.search(text)
-    if match is None:
-        return None
-    day, month, year = match.groups()
-    for month_format in ("%b", "%B"):
-        try:
-            return dt.datetime.strptime(f"{day} {month} {year}", f"%d {month_format} %Y").date()
-        except ValueError:
-            continue
-    return None
-
-
-def site_root(url: str | None, default: str, site_path: re.Pattern[str]) -> str:
-    """Where a site's absolute paths start for a page fetched from `url`.
-
-    Real pages live at the site root (`default`); a stand-in may mount the site under a prefix
-    (`http://127.0.0.1:8123/zoopla`), which is the part of the URL path before `site_path`.
-    """
-    if not url:
-        return default
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc:
-        return default
-    site_host = urlsplit(default).netloc.removeprefix("www.")
-    if parts.netloc == site_host or parts.netloc.endswith("." + site_host):
-        return default
-    match = site_path.search(parts.path)
-    prefix = parts.path[: match.start()] if match else parts.path.rstrip("/")
-    return f"{parts.scheme}://{parts.netloc}{prefix}"
-
-
-def with_query_value(url: str, key: str, value: str) -> str:
-    """`url` with one query parameter set, the others kept exactly as written (Allsop's bare
-    `react` flag must stay bare)."""
-    parts = urlsplit(url)
-    kept = [item for item in parts.query.split("&") if item and item.split("=")[0] != key]
-    return urlunsplit(parts._replace(query="&".join([*kept, f"{key}={value}"])))
 
 
 def _absolute(path: str, url: str | None) -> str:
     """A Zoopla site path as an absolute URL on the site the page came from."""
-    if path.startswith(("http://", "https://")):
-        return path
-    return site_root(url, ZOOPLA_ROOT, _ZOOPLA_SITE_PATH) + "/" + path.lstrip("/")
-
-
-def _qualifier(label: Any, price_text: Any) -> str:
-    """Our price qualifier from the label beside the price, or from a price with no figure
-    ("POA"); a plain figure with no label is a fixed asking price."""
-    if isinstance(label, str) and label.strip():
-        return normalise_price_qualifier(label)
-    if isinstance(price_text, str) and whole_pounds(price_text) is None and price_text.strip():
-        return normalise_price_qualifier(price_text)
-    return "fixed"
+    return join_root(site_root(url, ZOOPLA_ROOT, _ZOOPLA_SITE_PATH), path)
 
 
 def _property_type(zoopla_type: Any, title: Any) -> str | None:
@@ -655,14 +543,6 @@ def _tenure_from_tags(tags: Any) -> str:
     return "unknown"
 
 
-def _trailing_outcode(address: str | None) -> str | None:
-    """The outcode that ends a display address ("Liverpool Road, London N1" -> "N1")."""
-    if not address:
-        return None
-    last = address.replace(",", " ").split()[-1]
-    return last if OUTCODE_PATTERN.match(last) else None
-
-
 def _coordinates(data: Mapping[str, Any]) -> tuple[float | None, float | None]:
     """Latitude and longitude from `location.coordinates` or a card's `pos`."""
     coordinates = (data.get("location") or {}).get("coordinates") or {}
@@ -670,52 +550,4 @@ def _coordinates(data: Mapping[str, Any]) -> tuple[float | None, float | None]:
     longitude = coordinates.get("longitude")
     if latitude is None and isinstance(data.get("pos"), dict):
         latitude, longitude = data["pos"].get("lat"), data["pos"].get("lng")
-    return float_or_none(latitude), float_or_none(longitude)
-
-
-def instant(value: Any, assumed_zone: dt.tzinfo) -> dt.datetime | None:
-    """An ISO timestamp as an aware datetime, read in `assumed_zone` when it names no zone."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=assumed_zone)
-
-
-def _uk_time_as_utc(value: Any) -> dt.datetime | None:
-    """A Zoopla local timestamp ("2023-11-01T10:42:29") as a naive UTC datetime, the
-    warehouse's convention for `updated_at`."""
-    moment = instant(value, UK_TIME)
-    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment else None
-
-
-def clean_text(value: Any) -> str | None:
-    """Text with its whitespace tidied, or None for empty or non-text values."""
-    if not isinstance(value, str):
-        return None
-    text = " ".join(value.split())
-    return text or None
-
-
-def int_or_none(value: Any) -> int | None:
-    """A whole number from an int or digit text ("1,388"); None otherwise."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    digits = str(value).replace(",", "").strip()
-    return int(digits) if digits.isdigit() else None
-
-
-def float_or_none(value: Any) -> float | None:
-    """A float from a number or numeric text (Allsop sends coordinates as strings)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+    return coordinate(latitude), coordinate(longitude)
