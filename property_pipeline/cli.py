@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from property_pipeline.partitions import TIMEZONE
@@ -65,6 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parse.set_defaults(handler=_parse_file)
 
+    screen = commands.add_parser(
+        "screen",
+        help="screen listings given as JSON lines: units, tenure, red flags, pass or reject",
+        description="Read listings as JSON lines (the parse output or hand-written objects with "
+        "at least title and description) and print one JSON line each, in input order, with what "
+        "their words say and whether they pass the screening criteria.",
+    )
+    screen.add_argument("file", help="JSON lines file, or - for standard input")
+    screen.add_argument(
+        "--criteria", help="YAML file of screening criteria (min_price, outcodes, min_units, ...)"
+    )
+    screen.set_defaults(handler=_screen_file)
+
     _add_sandbox_command(commands)
     return parser
 
@@ -111,7 +125,6 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _parse_file(args: argparse.Namespace) -> int:
     import json
-    from pathlib import Path
 
     from property_pipeline.sources.listing import (
         BotChallengeError,
@@ -133,6 +146,36 @@ def _parse_file(args: argparse.Namespace) -> int:
         return _fail(f"{name}: {error}")
     for listing in dedupe_by_source_id(parsed.listings):
         print(json.dumps(listing.to_json_record(), ensure_ascii=False))
+    return 0
+
+
+def _screen_file(args: argparse.Namespace) -> int:
+    import json
+
+    from property_pipeline.screening.screen import load_criteria, screen_records
+
+    name = "standard input" if args.file == "-" else args.file
+    try:
+        criteria = load_criteria(args.criteria)
+    except ValueError as error:
+        return _fail(str(error))
+    try:
+        lines = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+    except OSError as error:
+        return _fail(f"{name}: cannot be read: {error.strerror or error}")
+    records = []
+    for number, line in enumerate(lines.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            return _fail(f"{name} line {number}: not JSON: {error.msg}")
+        if not isinstance(record, dict) or not {"title", "description"} <= set(record):
+            return _fail(f"{name} line {number}: expected an object with title and description")
+        records.append(record)
+    for result in screen_records(records, criteria):
+        print(json.dumps(result, ensure_ascii=False))
     return 0
 
 

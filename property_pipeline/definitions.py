@@ -3,16 +3,37 @@
 import dagster as dg
 
 from property_pipeline.enrichment.assets import enriched
-from property_pipeline.ingest.assets import deduped_listings
+from property_pipeline.ingest.assets import (
+    deduped_listings,
+    listing_history,
+    listing_price_history,
+    property_links,
+)
 from property_pipeline.notify.assets import digests
 from property_pipeline.reporting.assets import weekly_stats
 from property_pipeline.resources import build_resources
 from property_pipeline.schedules import jobs, schedules
 from property_pipeline.scoring.assets import scored
-from property_pipeline.screening.assets import screened
+from property_pipeline.screening.assets import listing_features, screened
 from property_pipeline.sources.assets import raw_listings
 
-ASSETS = [raw_listings, deduped_listings, screened, enriched, scored, digests, weekly_stats]
+ASSETS = [
+    raw_listings,
+    listing_history,
+    property_links,
+    deduped_listings,
+    listing_price_history,
+    listing_features,
+    screened,
+    enriched,
+    scored,
+    digests,
+    weekly_stats,
+]
+# Every asset on daily partitions, upstream first: what one day's full run materialises.
+DAILY_ASSET_NAMES = tuple(
+    asset.key.to_user_string() for asset in ASSETS if asset is not weekly_stats
+)
 
 defs = dg.Definitions(
     assets=ASSETS,

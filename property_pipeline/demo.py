@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 
 from property_pipeline import settings
-from property_pipeline.definitions import defs
+from property_pipeline.definitions import DAILY_ASSET_NAMES, defs
 from property_pipeline.partitions import daily_partitions, weekly_partitions
 from property_pipeline.resources import build_resources
 from property_pipeline.sandbox.context import SandboxConfig
@@ -22,14 +22,6 @@ from property_pipeline.sources.resource import ListingSourcesResource
 # Homes advertised over the sandbox's three years of history: enough for a few hundred live
 # listings in the demo's target areas on any day.
 DEMO_MARKET_LISTINGS = 20_000
-DAILY_ASSET_NAMES = (
-    "raw_listings",
-    "deduped_listings",
-    "screened",
-    "enriched",
-    "scored",
-    "digests",
-)
 
 
 @dataclass(frozen=True)
@@ -48,9 +40,9 @@ class DemoReport:
             f"instance: {self.instance_description}",
             f"listings from: {self.upstreams}",
             "",
-            f"{'asset':<18}{'rows':>6}",
+            f"{'asset':<24}{'rows':>7}",
         ]
-        lines += [f"{asset:<18}{count:>6}" for asset, count in self.row_counts.items()]
+        lines += [f"{asset:<24}{count:>7}" for asset, count in self.row_counts.items()]
         return "\n".join(lines)
 
 

@@ -6,19 +6,19 @@ import dagster as dg
 
 from property_pipeline import settings
 from property_pipeline.enrichment.assets import enriched
-from property_pipeline.ingest.assets import deduped_listings
+from property_pipeline.ingest.assets import INGEST_ASSETS
 from property_pipeline.notify.assets import digests
 from property_pipeline.partitions import TIMEZONE
 from property_pipeline.reporting.assets import weekly_stats
 from property_pipeline.scoring.assets import scored
-from property_pipeline.screening.assets import screened
+from property_pipeline.screening.assets import listing_features, screened
 from property_pipeline.sources.assets import raw_listings
 
 ENRICH_CRON = "0 9-17/2 * * *"
 
 scrape_job = dg.define_asset_job(
     "scrape_job",
-    selection=[raw_listings, deduped_listings, screened],
+    selection=[raw_listings, *INGEST_ASSETS, listing_features, screened],
     description="Scrape every source, dedupe and screen the day's listings.",
 )
 enrich_job = dg.define_asset_job(

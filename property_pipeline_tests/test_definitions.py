@@ -14,7 +14,11 @@ from property_pipeline_tests.conftest import REPO_ROOT
 
 EXPECTED_GROUPS = {
     "raw_listings": "sources",
+    "listing_history": "ingest",
+    "property_links": "ingest",
     "deduped_listings": "ingest",
+    "listing_price_history": "ingest",
+    "listing_features": "screening",
     "screened": "screening",
     "enriched": "enrichment",
     "scored": "scoring",
@@ -27,7 +31,7 @@ def asset_specs() -> dict[str, dg.AssetSpec]:
     return {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
 
 
-def test_the_seven_assets_sit_in_groups_named_for_their_stage() -> None:
+def test_every_asset_sits_in_a_group_named_for_its_stage() -> None:
     specs = asset_specs()
 
     assert {name: spec.group_name for name, spec in specs.items()} == EXPECTED_GROUPS
@@ -62,8 +66,12 @@ def test_the_lineage_runs_from_raw_listings_to_digests_and_weekly_stats() -> Non
         return {key.to_user_string() for key in graph.get(dg.AssetKey(name)).parent_keys}
 
     assert parents("raw_listings") == set()
-    assert parents("deduped_listings") == {"raw_listings"}
-    assert parents("screened") == {"deduped_listings"}
+    assert parents("listing_history") == {"raw_listings"}
+    assert parents("property_links") == {"raw_listings", "listing_history"}
+    assert parents("deduped_listings") == {"raw_listings", "listing_history", "property_links"}
+    assert parents("listing_price_history") == {"listing_history", "property_links"}
+    assert parents("listing_features") == {"deduped_listings"}
+    assert parents("screened") == {"deduped_listings", "listing_features"}
     assert "screened" in parents("enriched")
     assert parents("scored") == {"enriched"}
     assert "scored" in parents("digests")
@@ -75,7 +83,15 @@ def test_jobs_split_the_day_into_scrape_enrich_digest_and_weekly_runs() -> None:
         job = defs.resolve_job_def(job_name)
         return {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
 
-    assert selected("scrape_job") == {"raw_listings", "deduped_listings", "screened"}
+    assert selected("scrape_job") == {
+        "raw_listings",
+        "listing_history",
+        "property_links",
+        "deduped_listings",
+        "listing_price_history",
+        "listing_features",
+        "screened",
+    }
     assert selected("enrich_job") == {"enriched", "scored"}
     assert selected("digest_job") == {"digests"}
     assert selected("weekly_stats_job") == {"weekly_stats"}

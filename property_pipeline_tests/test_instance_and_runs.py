@@ -17,7 +17,15 @@ from property_pipeline.instance import describe_storage, postgres_url_from_env
 from property_pipeline_tests.conftest import REPO_ROOT
 
 BIN = Path(sys.executable).parent
-SCRAPE_ASSETS = ["raw_listings", "deduped_listings", "screened"]
+SCRAPE_ASSETS = [
+    "raw_listings",
+    "listing_history",
+    "property_links",
+    "deduped_listings",
+    "listing_price_history",
+    "listing_features",
+    "screened",
+]
 
 
 def dagster_cli(*args: str) -> list[str]:
@@ -108,11 +116,7 @@ def test_a_materialisation_is_stored_in_postgresql_when_the_url_is_set(
             [result.run_id],
         )
         stored = cursor.fetchall()
-    assert stored == [
-        ('["deduped_listings"]', "2026-11-04"),
-        ('["raw_listings"]', "2026-11-04"),
-        ('["screened"]', "2026-11-04"),
-    ]
+    assert stored == sorted((f'["{asset}"]', "2026-11-04") for asset in SCRAPE_ASSETS)
     instance.dispose()
 
 

@@ -39,7 +39,11 @@ def test_schema_creates_every_asset_table_with_a_date_partition_column(conn) -> 
         [
             "raw_listings",
             "source_failures",
+            "listing_history",
+            "property_links",
             "deduped_listings",
+            "listing_price_history",
+            "listing_features",
             "screened",
             "enriched",
             "scored",
@@ -50,7 +54,11 @@ def test_schema_creates_every_asset_table_with_a_date_partition_column(conn) -> 
     assert {table: store.partition_column(conn, table) for table in tables} == {
         "raw_listings": "partition_date",
         "source_failures": "partition_date",
+        "listing_history": "partition_date",
+        "property_links": "partition_date",
         "deduped_listings": "partition_date",
+        "listing_price_history": "partition_date",
+        "listing_features": "partition_date",
         "screened": "partition_date",
         "enriched": "partition_date",
         "scored": "partition_date",

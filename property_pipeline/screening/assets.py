@@ -1,25 +1,113 @@
-"""Dagster wiring for the screening stage: which listings deserve enrichment, and why not."""
+"""Dagster wiring for the screening stage: what the words say, then which listings go forward."""
+
+import time
 
 import dagster as dg
+from pydantic import field_validator
 
 from property_pipeline.ingest.assets import deduped_listings
 from property_pipeline.partitions import daily_partitions
-from property_pipeline.warehouse.materialize import WAREHOUSE_POOL, materialize_model
+from property_pipeline.screening.features import listing_features as read_features
+from property_pipeline.screening.taxonomy import RED_FLAG_CODES, RED_FLAGS
+from property_pipeline.warehouse.materialize import (
+    WAREHOUSE_POOL,
+    materialize_frame,
+    materialize_model,
+    partition_date,
+)
 from property_pipeline.warehouse.resource import WarehouseResource
+
+PROPERTY_TYPES = (
+    "flat",
+    "terraced",
+    "semi_detached",
+    "detached",
+    "bungalow",
+    "block_of_flats",
+    "hmo",
+    "mixed_use",
+    "land",
+    "other",
+)
+TENURES = ("freehold", "leasehold", "share_of_freehold", "commonhold", "unknown")
+KILL_FLAGS = [flag.code for flag in RED_FLAGS if flag.severity == "kill"]
 
 
 class ScreeningConfig(dg.Config):
-    """Hard criteria a listing must meet to be enriched."""
+    """Hard criteria a listing must meet to be enriched; an empty list means any."""
 
     min_price: int = 50_000
     max_price: int = 1_500_000
+    outcodes: list[str] = []
+    property_types: list[str] = []
+    tenures: list[str] = []
+    min_units: int = 1
     min_lease_years: int = 70
+    excluded_red_flags: list[str] = KILL_FLAGS
+
+    @field_validator("outcodes")
+    @classmethod
+    def _upper_outcodes(cls, value: list[str]) -> list[str]:
+        return [code.strip().upper() for code in value]
+
+    @field_validator("property_types")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        return _known("property_types", value, PROPERTY_TYPES)
+
+    @field_validator("tenures")
+    @classmethod
+    def _known_tenures(cls, value: list[str]) -> list[str]:
+        return _known("tenures", value, TENURES)
+
+    @field_validator("excluded_red_flags")
+    @classmethod
+    def _known_flags(cls, value: list[str]) -> list[str]:
+        return _known("excluded_red_flags", value, RED_FLAG_CODES)
+
+
+def _known(key: str, values: list[str], allowed: tuple[str, ...]) -> list[str]:
+    unknown = [value for value in values if value not in allowed]
+    if unknown:
+        raise ValueError(
+            f"{key}: {', '.join(map(repr, unknown))} not known; use any of {', '.join(allowed)}"
+        )
+    return values
 
 
 @dg.asset(
     partitions_def=daily_partitions,
     group_name="screening",
     deps=[deduped_listings],
+    pool=WAREHOUSE_POOL,
+    kinds={"python", "duckdb"},
+)
+def listing_features(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """What each of the day's listings says in its words: units, tenure, lease, red flags, signals.
+
+    Read from title, summary, description and key features (screening/extract.py), with the
+    matched phrases kept as evidence.
+    """
+    day = partition_date(context)
+    listings = warehouse.query_frame(
+        "select * from deduped_listings where partition_date = $day", {"day": day}
+    )
+    started = time.perf_counter()
+    features = read_features(listings, as_of=day)
+    flagged = int((features["red_flags"].map(len) > 0).sum()) if len(features) else 0
+    context.log.info(
+        f"read {len(features)} listings for {day} in {time.perf_counter() - started:.2f}s:"
+        f" {flagged} with red flags"
+    )
+    return materialize_frame(context, warehouse, features, {"listings_with_red_flags": flagged})
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name="screening",
+    deps=[deduped_listings, listing_features],
     pool=WAREHOUSE_POOL,
     kinds={"sql", "duckdb"},
 )
@@ -28,6 +116,6 @@ def screened(
 ) -> dg.MaterializeResult:
     """The day's listings marked pending_enrichment or rejected, with every rejecting criterion.
 
-    Built by `dbt_like_sql/screening/screened.sql`.
+    Built by `dbt_like_sql/screening/screened.sql` from the configured hard criteria.
     """
     return materialize_model(context, warehouse, config.model_dump())

@@ -91,6 +91,27 @@ def load_models(sql_dir: Path, known_tables: set[str]) -> dict[str, SqlModel]:
     return models
 
 
+def load_models_if_changed(sql_dir: Path, known_tables: set[str]) -> dict[str, SqlModel]:
+    """`load_models`, answered from memory while no model file has changed on disk.
+
+    Every warehouse step asks for its model; parsing the whole folder each time costs more
+    than most writes. A file's path, size and modification time decide whether it changed.
+    """
+    files = sorted(sql_dir.rglob("*.sql")) if sql_dir.is_dir() else []
+    signature = (
+        str(sql_dir),
+        frozenset(known_tables),
+        tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files),
+    )
+    if signature not in _LOADED:
+        _LOADED.clear()
+        _LOADED[signature] = load_models(sql_dir, known_tables)
+    return _LOADED[signature]
+
+
+_LOADED: dict[tuple, dict[str, SqlModel]] = {}
+
+
 def check_compiles(conn: duckdb.DuckDBPyConnection, model: SqlModel) -> None:
     """Bind the model against the warehouse schema without running it (catches unknown columns)."""
     placeholders = {name: None for name in model.params}

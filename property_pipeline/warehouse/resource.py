@@ -15,7 +15,7 @@ from pydantic import Field
 
 from property_pipeline import settings
 from property_pipeline.warehouse import store
-from property_pipeline.warehouse.models import SqlModel, load_models
+from property_pipeline.warehouse.models import SqlModel, load_models_if_changed
 
 
 class WarehouseResource(DuckDBResource):
@@ -44,12 +44,9 @@ class WarehouseResource(DuckDBResource):
                 conn.close()
 
     def models(self) -> dict[str, SqlModel]:
-        """The SQL models, keyed by asset, read afresh so an edited file takes effect at once."""
+        """The SQL models, keyed by asset; an edited file takes effect at the next step."""
         folder = Path(self.sql_dir) if self.sql_dir else settings.sql_dir()
-        with duckdb.connect(":memory:") as scratch:
-            store.create_schema(scratch)
-            tables = set(store.warehouse_tables(scratch))
-        return load_models(folder, tables)
+        return load_models_if_changed(folder, store.schema_tables())
 
     def run_model(
         self, asset: str, partition_value: dt.date, params: dict[str, Any] | None = None

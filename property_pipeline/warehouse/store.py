@@ -57,6 +57,11 @@ def _missing_columns(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, st
     return [row for row in wanted if (row[0], row[1]) not in present_names]
 
 
+def schema_tables() -> set[str]:
+    """Names of the tables schema.sql defines."""
+    return {table for table, _, _ in _schema_columns(schema_sql())}
+
+
 @functools.lru_cache(maxsize=4)
 def _schema_columns(ddl: str) -> tuple[tuple[str, str, str], ...]:
     with duckdb.connect(":memory:") as reference:
