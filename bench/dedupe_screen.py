@@ -1,22 +1,27 @@
-"""Time the ingest models on a million raw listings from the sandbox market.
+"""Time the ingest and screening steps on a million raw listings from the sandbox market.
 
-Run `.venv/bin/python bench/dedupe_screen.py` (or `--rows 200000 --days 5` for a quicker look).
-It builds the raw listings of consecutive days straight from `Market` (no HTTP), normalised the
-way the parsers normalise a detail page, writes them to a temporary warehouse, then runs each
-ingest model over every day in order, as a backfill would, each model in a process of its own.
-For each model it prints the wall time, the CPU time and the peak resident memory, and at the end
-how well property matching agreed with the market's truth on the last day.
+Run `.venv/bin/python bench/dedupe_screen.py` (or `--quick`, 200,000 rows over 5 days, for a
+quicker look). It builds the raw listings of consecutive days straight from `Market` (no HTTP),
+normalised the way the parsers normalise a detail page, writes them to a temporary warehouse, then
+runs each step over every day in order, as a backfill would, each step in a process of its own:
+the four ingest models, `listing_features` (the Python extraction) and the `screened` model.
+For each step it prints the wall time, the CPU time, the peak resident memory and raw listings a
+second, then the totals and how well property matching agreed with the market's truth on the last
+day. The same results go to `bench/results/dedupe_screen.md` and `.json`.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import multiprocessing
+import os
+import platform
 import resource
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +33,8 @@ from property_pipeline.ingest.assets import ListingHistoryConfig, PropertyMatchi
 from property_pipeline.sandbox import auctions, rightmove, zoopla
 from property_pipeline.sandbox.market import Market, MarketConfig
 from property_pipeline.sandbox.model import SOURCES, Listing
+from property_pipeline.screening.assets import ScreeningConfig
+from property_pipeline.screening.features import listing_features
 from property_pipeline.settings import sql_dir
 from property_pipeline.sources.listing import (
     normalise_postcode,
@@ -38,11 +45,19 @@ from property_pipeline.warehouse import store
 from property_pipeline.warehouse.models import load_models
 
 INGEST_MODELS = ("listing_history", "property_links", "deduped_listings", "listing_price_history")
+STEPS = (*INGEST_MODELS, "listing_features", "screened")
+QUICK_ROWS, QUICK_DAYS = 200_000, 5
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 FIRST_DAY = dt.date(2026, 11, 2)
 # Share of a market's listings live on the portals on a given day (measured: about 0.19);
 # used to size the market so the requested days hold the requested rows.
 LIVE_SHARE = 0.19
-MODEL_PARAMS = {**ListingHistoryConfig().model_dump(), **PropertyMatchingConfig().model_dump()}
+INGEST_PARAMS = {**ListingHistoryConfig().model_dump(), **PropertyMatchingConfig().model_dump()}
+# Each SQL model's bound values besides the partition date: the defaults its asset's config gives.
+MODEL_PARAMS = {
+    **{name: INGEST_PARAMS for name in INGEST_MODELS},
+    "screened": ScreeningConfig().model_dump(),
+}
 SOURCE_URLS = {
     "rightmove": "https://www.rightmove.co.uk/properties/{id}",
     "zoopla": "https://www.zoopla.co.uk/for-sale/details/{id}/",
@@ -175,23 +190,52 @@ def build_warehouse(path: Path, rows: int, days: int, seed: int) -> tuple[list[d
     return dates, total
 
 
-def run_model_over_days(warehouse: str, model_name: str, days: list[dt.date], queue: Any) -> None:
-    """In a child process: run one model for each day in order and report its own costs."""
+DayWriter = Callable[[dt.date], store.PartitionWrite]
+
+
+def model_writer(conn: duckdb.DuckDBPyConnection, model_name: str) -> DayWriter:
+    """Materialise one day of a SQL model, as its asset does with its default config."""
+    model = load_models(sql_dir(), set(store.warehouse_tables(conn)))[model_name]
+
+    def write(day: dt.date) -> store.PartitionWrite:
+        values = {"partition_date": day, **MODEL_PARAMS[model_name]}
+        return store.replace_partition(conn, model_name, day, model.sql, model.bind(values))
+
+    return write
+
+
+def features_writer(conn: duckdb.DuckDBPyConnection) -> DayWriter:
+    """Materialise one day of listing_features, as its asset does: read, extract, replace."""
+
+    def write(day: dt.date) -> store.PartitionWrite:
+        listings = conn.execute(
+            "select * from deduped_listings where partition_date = $day", {"day": day}
+        ).df()
+        features = listing_features(listings, as_of=day)
+        return store.replace_partition_from_frame(conn, "listing_features", day, features)
+
+    return write
+
+
+def run_step_over_days(warehouse: str, step: str, days: list[dt.date], queue: Any) -> None:
+    """In a child process: run one step for each day in order and report its own costs.
+
+    CPU time counts from the first day, so the child's imports are left out as they are from
+    the wall time.
+    """
     started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_SELF)
     rows = 0
     with duckdb.connect(warehouse) as conn:
         conn.execute("set enable_progress_bar = false")
-        models = load_models(sql_dir(), set(store.warehouse_tables(conn)))
-        model = models[model_name]
+        write = features_writer(conn) if step == "listing_features" else model_writer(conn, step)
         for day in days:
-            values = {"partition_date": day, **MODEL_PARAMS}
-            write = store.replace_partition(conn, model_name, day, model.sql, model.bind(values))
-            rows += write.rows_inserted
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+            rows += write(day).rows_inserted
+    after = resource.getrusage(resource.RUSAGE_SELF)
     queue.put(
         {
             "wall": time.perf_counter() - started,
-            "cpu": usage.ru_utime + usage.ru_stime,
+            "cpu": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
             "peak_mb": peak_resident_mb(),
             "rows": rows,
         }
@@ -212,16 +256,14 @@ def peak_resident_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def time_models(
-    warehouse: Path, days: list[dt.date], models: tuple[str, ...] = INGEST_MODELS
+def time_steps(
+    warehouse: Path, days: list[dt.date], steps: tuple[str, ...] = STEPS
 ) -> Iterator[tuple[str, dict[str, float]]]:
-    """Each SQL model's costs over all days, in order, measured in a fresh process per model."""
+    """Each step's costs over all days, in order, measured in a fresh process per step."""
     context = multiprocessing.get_context("spawn")
-    for name in models:
+    for name in steps:
         queue = context.Queue()
-        child = context.Process(
-            target=run_model_over_days, args=(str(warehouse), name, days, queue)
-        )
+        child = context.Process(target=run_step_over_days, args=(str(warehouse), name, days, queue))
         child.start()
         # The report is a few numbers, so joining before reading the queue cannot block.
         child.join()
@@ -270,42 +312,162 @@ MATCHING_SQL = """
 """
 
 
-def matching_quality(warehouse: Path, day: dt.date) -> str:
+def matching_quality(warehouse: Path, day: dt.date) -> dict[str, Any]:
     """Pairwise recall (cross-source pairs of one property sharing a key) and precision
     (pairs sharing a key that are one property), against the market's truth."""
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         true_pairs, found, linked, wrong = conn.execute(MATCHING_SQL, {"day": day}).fetchone()
-    recall = found / true_pairs if true_pairs else 1.0
-    precision = 1 - wrong / linked if linked else 1.0
+    return {
+        "day": day.isoformat(),
+        "recall": found / true_pairs if true_pairs else 1.0,
+        "precision": 1 - wrong / linked if linked else 1.0,
+        "cross_source_pairs": true_pairs,
+        "cross_source_pairs_found": found,
+        "linked_pairs": linked,
+        "linked_pairs_wrong": wrong,
+    }
+
+
+def matching_line(matching: dict[str, Any]) -> str:
+    """The matching quality in one sentence."""
     return (
-        f"matching on {day}: recall {recall:.4f} ({found:,}/{true_pairs:,} cross-source pairs),"
-        f" precision {precision:.4f} ({wrong:,} of {linked:,} linked pairs wrong)"
+        f"matching on {matching['day']}: recall {matching['recall']:.4f}"
+        f" ({matching['cross_source_pairs_found']:,}/{matching['cross_source_pairs']:,}"
+        f" cross-source pairs), precision {matching['precision']:.4f}"
+        f" ({matching['linked_pairs_wrong']:,} of {matching['linked_pairs']:,} linked pairs wrong)"
     )
+
+
+def step_result(name: str, report: dict[str, float], listings: int) -> dict[str, Any]:
+    """One step's costs as reported, with raw listings handled a second of wall time."""
+    return {
+        "step": name,
+        "kind": "python" if name == "listing_features" else "sql",
+        "wall_s": round(report["wall"], 2),
+        "cpu_s": round(report["cpu"], 2),
+        "peak_rss_mb": round(report["peak_mb"], 1),
+        "rows_out": report["rows"],
+        "listings_per_s": round(listings / report["wall"]) if report["wall"] else None,
+    }
+
+
+def total_result(steps: list[dict[str, Any]], listings: int) -> dict[str, Any]:
+    """All steps together: summed times, the largest peak (each ran alone) and the rate."""
+    wall = sum(step["wall_s"] for step in steps)
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(sum(step["cpu_s"] for step in steps), 2),
+        "peak_rss_mb": max(step["peak_rss_mb"] for step in steps),
+        "listings_per_s": round(listings / wall) if wall else None,
+    }
+
+
+def results_markdown(results: dict[str, Any]) -> str:
+    """The results as a Markdown table with the run's facts above it."""
+    lines = [
+        "# dedupe_screen benchmark",
+        "",
+        f"{results['raw_listings']:,} raw listings (asked for {results['rows']:,}) over"
+        f" {results['days']} days, {results['first_day']} to {results['last_day']};"
+        f" {results['cores']} cores, Python {results['python']}, DuckDB {results['duckdb']};"
+        f" run {results['date']}.",
+        "",
+        "Each step ran over every day in order, in a process of its own; listings/s is raw"
+        " listings divided by the step's wall time.",
+        "",
+        "| step | kind | wall s | CPU s | peak RSS MB | rows out | listings/s |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for step in results["steps"]:
+        lines.append(
+            f"| {step['step']} | {step['kind']} | {step['wall_s']:.1f} | {step['cpu_s']:.1f}"
+            f" | {step['peak_rss_mb']:.0f} | {step['rows_out']:,} | {step['listings_per_s']:,} |"
+        )
+    total = results["total"]
+    lines += [
+        f"| **total** | | {total['wall_s']:.1f} | {total['cpu_s']:.1f}"
+        f" | {total['peak_rss_mb']:.0f} (max) | | {total['listings_per_s']:,} |",
+        "",
+        matching_line(results["matching"]) + ".",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_results(results: dict[str, Any], folder: Path = RESULTS_DIR) -> tuple[Path, Path]:
+    """Write the results to dedupe_screen.md and dedupe_screen.json in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    markdown, data = folder / "dedupe_screen.md", folder / "dedupe_screen.json"
+    markdown.write_text(results_markdown(results))
+    data.write_text(json.dumps(results, indent=2) + "\n")
+    return markdown, data
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="raw listings to build")
-    parser.add_argument("--days", type=int, default=10, help="days to spread them over")
+    parser.add_argument("--rows", type=int, help="raw listings to build (default 1,000,000)")
+    parser.add_argument("--days", type=int, help="days to spread them over (default 10)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_ROWS:,} rows over {QUICK_DAYS} days; not with --rows or --days",
+    )
     parser.add_argument("--seed", type=int, default=7, help="market seed")
     parser.add_argument("--keep", type=Path, help="folder to keep the warehouse in afterwards")
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS_DIR, help="folder for the .md and .json results"
+    )
     args = parser.parse_args()
+    if args.quick and (args.rows is not None or args.days is not None):
+        parser.error("--quick sets the rows and days itself; drop --rows/--days or --quick")
+    rows = QUICK_ROWS if args.quick else args.rows or 1_000_000
+    day_count = QUICK_DAYS if args.quick else args.days or 10
 
     with tempfile.TemporaryDirectory(prefix="dedupe_bench_") as folder:
         warehouse = (args.keep or Path(folder)) / "warehouse.duckdb"
         warehouse.parent.mkdir(parents=True, exist_ok=True)
         warehouse.unlink(missing_ok=True)
-        days, total = build_warehouse(warehouse, args.rows, args.days, args.seed)
+        days, total = build_warehouse(warehouse, rows, day_count, args.seed)
 
-        print(f"\n{'model':<24} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'rows out':>10}")
-        for name, report in time_models(warehouse, days):
+        steps: list[dict[str, Any]] = []
+        print(
+            f"\n{'step':<24} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'rows out':>10}"
+            f" {'listings/s':>11}"
+        )
+        for name, report in time_steps(warehouse, days):
+            steps.append(step_result(name, report, total))
             print(
                 f"{name:<24} {report['wall']:>8.1f} {report['cpu']:>8.1f}"
-                f" {report['peak_mb']:>8.0f} {report['rows']:>10,}",
+                f" {report['peak_mb']:>8.0f} {report['rows']:>10,}"
+                f" {steps[-1]['listings_per_s']:>11,}",
                 flush=True,
             )
-        print(f"\n{total:,} raw listings, {len(days)} days: {days[0]} to {days[-1]}")
-        print(matching_quality(warehouse, days[-1]))
+        totals = total_result(steps, total)
+        print(
+            f"{'total':<24} {totals['wall_s']:>8.1f} {totals['cpu_s']:>8.1f}"
+            f" {totals['peak_rss_mb']:>8.0f} {'':>10} {totals['listings_per_s']:>11,}"
+        )
+        matching = matching_quality(warehouse, days[-1])
+
+    print(f"\n{total:,} raw listings, {len(days)} days: {days[0]} to {days[-1]}")
+    print(matching_line(matching))
+    results = {
+        "rows": rows,
+        "raw_listings": total,
+        "days": len(days),
+        "first_day": days[0].isoformat(),
+        "last_day": days[-1].isoformat(),
+        "seed": args.seed,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "steps": steps,
+        "total": totals,
+        "matching": matching,
+    }
+    for path in write_results(results, args.results):
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":
