@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from property_pipeline.ingest.assets import ListingHistoryConfig, PropertyMatchingConfig
+from property_pipeline.ingest.evaluation import match_quality_counts
 from property_pipeline.sandbox import auctions, rightmove, zoopla
 from property_pipeline.sandbox.market import Market, MarketConfig
 from property_pipeline.sandbox.model import SOURCES, Listing
@@ -171,18 +172,18 @@ def build_warehouse(path: Path, rows: int, days: int, seed: int) -> tuple[list[d
     with duckdb.connect(str(path)) as conn:
         store.create_schema(conn)
         conn.execute(
-            "create table bench_truth (source varchar, source_id varchar, property_id bigint)"
+            "create table match_truth (source varchar, source_id varchar, property_id bigint)"
         )
         for day in dates:
             frame = builder.day(day)
             conn.register("day_truth", frame[["source", "source_id", "property_id"]])
-            conn.execute("insert into bench_truth select * from day_truth")
+            conn.execute("insert into match_truth select * from day_truth")
             conn.unregister("day_truth")
             store.replace_partition_from_frame(
                 conn, "raw_listings", day, frame.drop(columns="property_id")
             )
             print(f"  {day}: {len(frame):,} raw listings", flush=True)
-        conn.execute("create or replace table bench_truth as select distinct * from bench_truth")
+        conn.execute("create or replace table match_truth as select distinct * from match_truth")
     print(
         f"{total:,} raw listings over {len(dates)} days ({len(builder.adverts):,} adverts)"
         f" built in {time.perf_counter() - started:.1f}s"
@@ -272,51 +273,11 @@ def time_steps(
         yield name, queue.get()
 
 
-MATCHING_SQL = """
-    with linked as (
-        select links.listing_key, links.property_key, links.source, truth.property_id
-        from property_links as links
-        join bench_truth as truth using (source, source_id)
-        where links.partition_date = $day
-    ),
-    pairs as (
-        select one.listing_key as one_key, other.listing_key as other_key
-        from linked as one
-        join linked as other
-            on other.property_key = one.property_key
-            and other.listing_key > one.listing_key
-        union
-        select one.listing_key, other.listing_key
-        from linked as one
-        join linked as other
-            on other.property_id = one.property_id
-            and other.listing_key > one.listing_key
-    ),
-    judged as (
-        select
-            one.property_key = other.property_key as same_key,
-            one.property_id = other.property_id as same_property,
-            one.source <> other.source as across_sources
-        from pairs
-        join linked as one
-            on one.listing_key = pairs.one_key
-        join linked as other
-            on other.listing_key = pairs.other_key
-    )
-    select
-        count(*) filter (where same_property and across_sources),
-        count(*) filter (where same_property and across_sources and same_key),
-        count(*) filter (where same_key),
-        count(*) filter (where same_key and not same_property)
-    from judged
-"""
-
-
 def matching_quality(warehouse: Path, day: dt.date) -> dict[str, Any]:
     """Pairwise recall (cross-source pairs of one property sharing a key) and precision
     (pairs sharing a key that are one property), against the market's truth."""
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        true_pairs, found, linked, wrong = conn.execute(MATCHING_SQL, {"day": day}).fetchone()
+        true_pairs, found, linked, wrong = match_quality_counts(conn, day)
     return {
         "day": day.isoformat(),
         "recall": found / true_pairs if true_pairs else 1.0,

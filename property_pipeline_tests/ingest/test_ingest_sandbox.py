@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from property_pipeline.ingest.evaluation import match_quality_counts
 from property_pipeline.sandbox.context import SandboxConfig
 from property_pipeline.sandbox.market import Market, MarketConfig
 from property_pipeline.sandbox.model import Location
@@ -99,48 +100,8 @@ def warehouse_with(week: ScrapedWeek) -> duckdb.DuckDBPyConnection:
     conn = empty_warehouse()
     for day, frame in week.raw.items():
         store.replace_partition_from_frame(conn, "raw_listings", day, frame)
-    conn.register("truth", week.truth)
+    conn.register("match_truth", week.truth)
     return conn
-
-
-MATCHING_SQL = """
-    with linked as (
-        select links.listing_key, links.property_key, links.source, truth.property_id
-        from property_links as links
-        join truth using (source, source_id)
-        where links.partition_date = ?
-    ),
-    pairs as (
-        select one.listing_key as one_key, other.listing_key as other_key
-        from linked as one
-        join linked as other
-            on other.property_key = one.property_key
-            and other.listing_key > one.listing_key
-        union
-        select one.listing_key, other.listing_key
-        from linked as one
-        join linked as other
-            on other.property_id = one.property_id
-            and other.listing_key > one.listing_key
-    ),
-    judged as (
-        select
-            one.property_key = other.property_key as same_key,
-            one.property_id = other.property_id as same_property,
-            one.source <> other.source as across_sources
-        from pairs
-        join linked as one
-            on one.listing_key = pairs.one_key
-        join linked as other
-            on other.listing_key = pairs.other_key
-    )
-    select
-        count(*) filter (where same_property and across_sources),
-        count(*) filter (where same_property and across_sources and same_key),
-        count(*) filter (where same_key),
-        count(*) filter (where same_key and not same_property)
-    from judged
-"""
 
 
 def test_matching_finds_one_property_across_sources_as_the_market_knows_it(scraped_week) -> None:
@@ -148,7 +109,7 @@ def test_matching_finds_one_property_across_sources_as_the_market_knows_it(scrap
     totals = [0, 0, 0, 0]
     for day in WEEK:
         run_ingest(conn, day)
-        counts = query(conn, MATCHING_SQL, day)[0]
+        counts = match_quality_counts(conn, day)
         totals = [total + count for total, count in zip(totals, counts, strict=True)]
 
     true_pairs, found, linked, wrong = totals

@@ -391,7 +391,8 @@ def sandbox_client(
 ) -> tuple[TestClient, SandboxContext]:
     """A throwaway app mounting one upstream's routes under `/{prefix}` over `market`, dated
     `day`; `config` is passed on to SandboxConfig (faults, tokens, limits)."""
-    context = SandboxContext(SandboxConfig(date=day, **config), market=market)  # type: ignore[arg-type]
+    sandbox_config = SandboxConfig(date=day, **config)  # type: ignore[arg-type]
+    context = SandboxContext(sandbox_config, market=market)
     app = Starlette(routes=[Mount(f"/{prefix}", routes=routes(context))])
     return TestClient(app), context
 

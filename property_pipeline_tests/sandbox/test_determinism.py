@@ -42,7 +42,8 @@ def sample_paths(server: SandboxServer) -> list[str]:
     epc_postcode = market.search(DAY, "rightmove", outcode=location.outcode)[0].property.postcode
     paths = [
         f"/rightmove/property-for-sale/find.html?locationIdentifier={location.rightmove_id}",
-        f"/rightmove/api/property-search/listing/search?locationIdentifier={location.rightmove_id}&index=24",
+        "/rightmove/api/property-search/listing/search"
+        f"?locationIdentifier={location.rightmove_id}&index=24",
         *(f"/rightmove/properties/{property_id}" for property_id in rightmove_ids),
         f"/zoopla/for-sale/property/{location.zoopla_slug}/",
         *(f"/zoopla/for-sale/details/{listing_id}/" for listing_id in zoopla_ids),
