@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from property_pipeline.partitions import TIMEZONE
+from property_pipeline.sandbox.server import add_sandbox_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,19 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     screen.set_defaults(handler=_screen_file)
 
-    _add_sandbox_command(commands)
-    return parser
-
-
-def _add_sandbox_command(commands: argparse._SubParsersAction) -> None:
-    try:
-        from property_pipeline.sandbox.server import add_sandbox_command
-    except ImportError as error:
-        reason = f"sandbox unavailable: {error}"
-        unavailable = commands.add_parser("sandbox", help="serve the offline upstream stand-ins")
-        unavailable.set_defaults(handler=lambda _args: _fail(reason))
-        return
     add_sandbox_command(commands)
+    return parser
 
 
 def _parse_date(text: str) -> dt.date:

@@ -9,6 +9,7 @@ from property_pipeline.ingest.assets import deduped_listings
 from property_pipeline.partitions import daily_partitions
 from property_pipeline.screening.features import listing_features as read_features
 from property_pipeline.screening.taxonomy import RED_FLAG_CODES, RED_FLAGS
+from property_pipeline.sources.listing import PROPERTY_TYPES, TENURES
 from property_pipeline.warehouse.materialize import (
     WAREHOUSE_POOL,
     materialize_frame,
@@ -17,19 +18,6 @@ from property_pipeline.warehouse.materialize import (
 )
 from property_pipeline.warehouse.resource import WarehouseResource
 
-PROPERTY_TYPES = (
-    "flat",
-    "terraced",
-    "semi_detached",
-    "detached",
-    "bungalow",
-    "block_of_flats",
-    "hmo",
-    "mixed_use",
-    "land",
-    "other",
-)
-TENURES = ("freehold", "leasehold", "share_of_freehold", "commonhold", "unknown")
 KILL_FLAGS = [flag.code for flag in RED_FLAGS if flag.severity == "kill"]
 
 

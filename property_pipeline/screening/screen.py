@@ -21,7 +21,7 @@ from property_pipeline.screening.assets import ScreeningConfig
 from property_pipeline.screening.features import FEATURE_COLUMNS, features_row, read_listing
 from property_pipeline.sources.listing import normalise_postcode, outcode_of
 from property_pipeline.warehouse import store
-from property_pipeline.warehouse.models import load_models
+from property_pipeline.warehouse.models import load_models_if_changed
 
 # Any fixed day will do: the in-memory tables hold one partition.
 SCREEN_DAY = dt.date(2000, 1, 1)
@@ -112,18 +112,12 @@ def _listing_row(key: str, record: Mapping[str, Any]) -> dict[str, Any]:
 def _run_screening_model(
     listings: pd.DataFrame, features: pd.DataFrame, criteria: ScreeningConfig
 ) -> dict[str, dict[str, Any]]:
-    with duckdb.connect(":memory:") as scratch:
-        store.create_schema(scratch)
-        tables = set(store.warehouse_tables(scratch))
-        features_ddl = scratch.execute(
-            "select sql from duckdb_tables() where table_name = 'listing_features'"
-        ).fetchone()[0]
-    model = load_models(settings.sql_dir(), tables)["screened"]
-
+    model = load_models_if_changed(settings.sql_dir(), store.schema_tables())["screened"]
     with duckdb.connect(":memory:") as conn:
-        # Only the columns the model reads: the full deduped_listings row needs a real scrape.
+        store.create_schema(conn)
+        # The model reads only these columns; a full deduped_listings row needs a real scrape.
+        conn.execute("drop table deduped_listings")
         conn.execute(SCREEN_LISTINGS_DDL)
-        conn.execute(features_ddl)
         for table, frame in (("deduped_listings", listings), ("listing_features", features)):
             conn.register(f"{table}_input", frame.assign(partition_date=SCREEN_DAY))
             conn.execute(f"insert into {table} by name select * from {table}_input")

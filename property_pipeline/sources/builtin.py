@@ -8,39 +8,7 @@ from importlib import resources
 
 import pandas as pd
 
-LISTING_COLUMNS = (
-    "source",
-    "source_id",
-    "url",
-    "listing_type",
-    "title",
-    "price",
-    "price_qualifier",
-    "property_type",
-    "property_sub_type",
-    "bedrooms",
-    "bathrooms",
-    "tenure",
-    "lease_years_remaining",
-    "ground_rent",
-    "service_charge",
-    "postcode",
-    "outcode",
-    "address",
-    "latitude",
-    "longitude",
-    "summary",
-    "description",
-    "key_features",
-    "agent",
-    "first_listed_at",
-    "update_reason",
-    "updated_at",
-    "auction_date",
-    "lot_number",
-    "image_count",
-    "scraped_at",
-)
+from property_pipeline.sources.listing import LISTING_FIELDS
 
 SOURCE_URLS = {
     "rightmove": "https://www.rightmove.co.uk/properties/{id}",
@@ -62,7 +30,7 @@ def builtin_listings(seen_on: dt.date) -> pd.DataFrame:
         first_listed = dt.date.fromisoformat(record["first_listed_at"])
         if first_listed > seen_on:
             continue
-        row = {column: record.get(column) for column in LISTING_COLUMNS}
+        row = {column: record.get(column) for column in LISTING_FIELDS}
         row["url"] = SOURCE_URLS[record["source"]].format(id=record["source_id"])
         row["outcode"] = record["postcode"].split()[0]
         row["first_listed_at"] = first_listed
@@ -71,4 +39,4 @@ def builtin_listings(seen_on: dt.date) -> pd.DataFrame:
         )
         row["scraped_at"] = scraped_at
         rows.append(row)
-    return pd.DataFrame(rows, columns=list(LISTING_COLUMNS))
+    return pd.DataFrame(rows, columns=list(LISTING_FIELDS))

@@ -12,6 +12,18 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 LISTING_TYPES = ("sale", "auction_lot")
+PROPERTY_TYPES = (
+    "flat",
+    "terraced",
+    "semi_detached",
+    "detached",
+    "bungalow",
+    "block_of_flats",
+    "hmo",
+    "mixed_use",
+    "land",
+    "other",
+)
 TENURES = ("freehold", "leasehold", "share_of_freehold", "commonhold", "unknown")
 PRICE_QUALIFIERS = (
     "fixed",

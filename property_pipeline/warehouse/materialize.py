@@ -54,8 +54,9 @@ def materialize_frame(
 
     write = warehouse.replace_partition_from_frame(asset, day, frame, keep_stored_for_sources)
 
-    result = _report(context, write, time.perf_counter() - started, extra_metadata or {})
-    return dg.MaterializeResult(metadata=result.metadata, check_results=list(check_results))
+    return _report(
+        context, write, time.perf_counter() - started, extra_metadata or {}, check_results
+    )
 
 
 def _report(
@@ -63,6 +64,7 @@ def _report(
     write: PartitionWrite,
     seconds: float,
     extra_metadata: dict[str, Any],
+    check_results: Sequence[dg.AssetCheckResult] = (),
 ) -> dg.MaterializeResult:
     context.log.info(
         f"{write.table} {write.partition_column}={write.partition_value}: "
@@ -75,5 +77,6 @@ def _report(
             "duration_seconds": round(seconds, 3),
             "dagster/table_name": f"warehouse.main.{write.table}",
             **extra_metadata,
-        }
+        },
+        check_results=list(check_results),
     )
