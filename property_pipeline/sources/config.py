@@ -52,6 +52,9 @@ AUCTIONHOUSE_REGION_PATTERN = re.compile(r"^[a-z]+$")
 MAX_BEDROOMS = 10
 
 
+SANDBOX_REQUESTS_PER_SECOND = 200.0
+
+
 class ConfigError(ValueError):
     """The targets file is missing, not YAML, or breaks the schema; the message says where."""
 
@@ -293,13 +296,21 @@ class SourcesConfig(_Strict):
         return [(0, None)]
 
     def for_sandbox(self, base_url: str) -> SourcesConfig:
-        """The same targets pointed at a sandbox root (`http://127.0.0.1:PORT`)."""
+        """The same targets pointed at a sandbox root (`http://127.0.0.1:PORT`).
+
+        The sandbox is one loopback server standing in for every site: politeness towards it
+        only slows tests and the demo, so its pace is at least SANDBOX_REQUESTS_PER_SECOND.
+        """
         root = base_url.rstrip("/")
         sources = {
             name: self.sources.settings(name).model_copy(update={"base_url": f"{root}/{name}"})
             for name in SOURCE_NAMES
         }
-        return self.model_copy(update={"sandbox": True, "sources": Sources(**sources)})
+        rate = max(self.fetch.requests_per_second_per_host, SANDBOX_REQUESTS_PER_SECOND)
+        fetch = self.fetch.model_copy(update={"requests_per_second_per_host": rate})
+        return self.model_copy(
+            update={"sandbox": True, "sources": Sources(**sources), "fetch": fetch}
+        )
 
 
 # -----------------------------------------------------------------------------------------------

@@ -19,9 +19,6 @@ from property_pipeline.sources.crawl import SourceFailure, crawl, reparse_archiv
 from property_pipeline.sources.listing import LISTING_FIELDS, NormalisedListing
 
 MODES = ("live", "sandbox", "sample")
-# The sandbox is one loopback server standing in for every site; politeness towards it only
-# slows tests and the demo down.
-SANDBOX_REQUESTS_PER_SECOND = 200.0
 
 
 @dataclass
@@ -61,11 +58,7 @@ class ListingSourcesResource(dg.ConfigurableResource):
             return config
         if not self.sandbox_url:
             raise ValueError("listing sources mode 'sandbox' needs sandbox_url")
-        config = config.for_sandbox(self.sandbox_url)
-        fetch = config.fetch.model_copy(
-            update={"requests_per_second_per_host": SANDBOX_REQUESTS_PER_SECOND}
-        )
-        return config.model_copy(update={"fetch": fetch})
+        return config.for_sandbox(self.sandbox_url)
 
     def archive(self) -> PageArchive:
         return PageArchive(Path(self.archive_root) if self.archive_root else default_archive_root())
