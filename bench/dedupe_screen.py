@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import platform
 import resource
+import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+from measure import children_cpu_seconds, peak_resident_mb
 
 from property_pipeline.ingest.assets import ListingHistoryConfig, PropertyMatchingConfig
 from property_pipeline.ingest.evaluation import match_quality_counts
@@ -35,7 +37,7 @@ from property_pipeline.sandbox import auctions, rightmove, zoopla
 from property_pipeline.sandbox.market import Market, MarketConfig
 from property_pipeline.sandbox.model import SOURCES, Listing
 from property_pipeline.screening.assets import ScreeningConfig
-from property_pipeline.screening.features import listing_features
+from property_pipeline.screening.features import CACHE_TABLE, write_listing_features
 from property_pipeline.settings import sql_dir
 from property_pipeline.sources.listing import (
     normalise_postcode,
@@ -46,7 +48,7 @@ from property_pipeline.warehouse import store
 from property_pipeline.warehouse.models import load_models
 
 INGEST_MODELS = ("listing_history", "property_links", "deduped_listings", "listing_price_history")
-STEPS = (*INGEST_MODELS, "listing_features", "screened")
+STEPS = (*INGEST_MODELS, "listing_features", "screened", "scored")
 QUICK_ROWS, QUICK_DAYS = 200_000, 5
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 FIRST_DAY = dt.date(2026, 11, 2)
@@ -58,6 +60,7 @@ INGEST_PARAMS = {**ListingHistoryConfig().model_dump(), **PropertyMatchingConfig
 MODEL_PARAMS = {
     **{name: INGEST_PARAMS for name in INGEST_MODELS},
     "screened": ScreeningConfig().model_dump(),
+    "scored": {},
 }
 SOURCE_URLS = {
     "rightmove": "https://www.rightmove.co.uk/properties/{id}",
@@ -199,23 +202,111 @@ def model_writer(conn: duckdb.DuckDBPyConnection, model_name: str) -> DayWriter:
     model = load_models(sql_dir(), set(store.warehouse_tables(conn)))[model_name]
 
     def write(day: dt.date) -> store.PartitionWrite:
-        values = {"partition_date": day, **MODEL_PARAMS[model_name]}
+        values = {"partition_date": day, **model_params(model_name, day)}
         return store.replace_partition(conn, model_name, day, model.sql, model.bind(values))
 
     return write
 
 
+def model_params(model_name: str, day: dt.date) -> dict[str, Any]:
+    """A model's bound values besides the partition date, as its asset gives them by default.
+
+    Scoring takes its numbers from scoring.yaml through `scoring.params` once that exists.
+    """
+    if model_name != "scored":
+        return MODEL_PARAMS[model_name]
+    try:
+        from property_pipeline.scoring.config import load_scoring_config
+        from property_pipeline.scoring.params import scored_params
+    except ImportError:  # the foundation model, which needs nothing
+        return {}
+    return scored_params(load_scoring_config(), day)
+
+
 def features_writer(conn: duckdb.DuckDBPyConnection) -> DayWriter:
-    """Materialise one day of listing_features, as its asset does: read, extract, replace."""
+    """Materialise one day of listing_features, as its asset does (cache and workers).
+
+    The cache starts empty, so a repeat measures the same work as the first run.
+    """
+    conn.execute(f"drop table if exists {CACHE_TABLE}")
 
     def write(day: dt.date) -> store.PartitionWrite:
-        listings = conn.execute(
-            "select * from deduped_listings where partition_date = $day", {"day": day}
-        ).df()
-        features = listing_features(listings, as_of=day)
-        return store.replace_partition_from_frame(conn, "listing_features", day, features)
+        return write_listing_features(conn, day).write
 
     return write
+
+
+def scored_writer(conn: duckdb.DuckDBPyConnection) -> DayWriter:
+    """Materialise one day of `scored` from synthetic `enriched` rows (see synthesise_enriched)."""
+    write_model = model_writer(conn, "scored")
+
+    def write(day: dt.date) -> store.PartitionWrite:
+        synthesise_enriched(conn, day)
+        return write_model(day)
+
+    return write
+
+
+# Plausible enrichment for a screened-in listing, derived from its key so runs repeat exactly:
+# an EPC floor area from bedrooms, a value within -15%..+20% of the price, 3-14 comparables.
+_KEY_HASH = "(hash(screened.listing_key) % 1000)::integer"
+ENRICHED_VALUES = {
+    "listing_key": "screened.listing_key",
+    "property_key": "screened.property_key",
+    "status": "'analysed'",
+    "attempts": "1",
+    "listing_type": "listings.listing_type",
+    "price": "screened.price",
+    "postcode": "listings.postcode",
+    "outcode": "screened.outcode",
+    "address": "listings.address",
+    "property_type": "screened.property_type",
+    "bedrooms": "listings.bedrooms",
+    "unit_count": "screened.unit_count",
+    "tenure": "screened.tenure",
+    "epc_rating": "['B', 'C', 'D', 'E', 'F'][1 + {h} % 5]",
+    "floor_area_sqm": "30 + 22 * coalesce(listings.bedrooms, 2)",
+    "comparables_count": "3 + {h} % 12",
+    "median_price_per_sqm": "3000 + {h} % 2500",
+    "estimated_value": "round(screened.price * (0.85 + ({h} % 35) / 100))",
+    "value_low": "round(screened.price * (0.75 + ({h} % 35) / 100))",
+    "value_high": "round(screened.price * (0.95 + ({h} % 35) / 100))",
+    "value_confidence": "0.7",
+    "value_method": "'comparables'",
+    "area_median_price": "screened.price * 1.05",
+    "analysis_source": "'rules'",
+    "condition": "'fair'",
+    "enriched_at": "now()::timestamp",
+}
+
+
+def synthesise_enriched(conn: duckdb.DuckDBPyConnection, day: dt.date) -> int:
+    """Fill `enriched` for the day's screened-in listings with ENRICHED_VALUES.
+
+    A pure dedupe and screen run has no enrichment (it calls EPC, Land Registry and a model),
+    so scoring would have nothing to score. Only the columns the warehouse's `enriched` table
+    has are filled, so the bench follows that table as it changes.
+    """
+    present = {
+        row[0]
+        for row in conn.execute(
+            "select column_name from information_schema.columns where table_name = 'enriched'"
+        ).fetchall()
+    }
+    columns = [name for name in ENRICHED_VALUES if name in present]
+    select = ",\n".join(
+        f"{ENRICHED_VALUES[name].format(h=_KEY_HASH)} as {name}" for name in columns
+    )
+    query = f"""
+        select {select}
+        from screened
+        join deduped_listings as listings
+            on listings.listing_key = screened.listing_key
+            and listings.partition_date = screened.partition_date
+        where screened.partition_date = $day
+            and screened.status = 'pending_enrichment'
+    """
+    return store.replace_partition(conn, "enriched", day, query, {"day": day}).rows_inserted
 
 
 def run_step_over_days(warehouse: str, step: str, days: list[dt.date], queue: Any) -> None:
@@ -229,38 +320,34 @@ def run_step_over_days(warehouse: str, step: str, days: list[dt.date], queue: An
     rows = 0
     with duckdb.connect(warehouse) as conn:
         conn.execute("set enable_progress_bar = false")
-        write = features_writer(conn) if step == "listing_features" else model_writer(conn, step)
+        # Costs of a step's own worker processes (listing_features) are its CPU time too.
+        children_before = children_cpu_seconds()
+        writers = {"listing_features": features_writer, "scored": scored_writer}
+        write = writers.get(step, lambda conn: model_writer(conn, step))(conn)
         for day in days:
             rows += write(day).rows_inserted
     after = resource.getrusage(resource.RUSAGE_SELF)
     queue.put(
         {
             "wall": time.perf_counter() - started,
-            "cpu": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+            "cpu": (after.ru_utime + after.ru_stime)
+            - (before.ru_utime + before.ru_stime)
+            + children_cpu_seconds()
+            - children_before,
             "peak_mb": peak_resident_mb(),
             "rows": rows,
         }
     )
 
 
-def peak_resident_mb() -> float:
-    """This process's peak resident memory in MB.
-
-    Linux's VmHWM belongs to the process image, so a spawned child reports its own peak;
-    ru_maxrss would carry over the parent's peak through exec.
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def time_steps(
     warehouse: Path, days: list[dt.date], steps: tuple[str, ...] = STEPS
-) -> Iterator[tuple[str, dict[str, float]]]:
-    """Each step's costs over all days, in order, measured in a fresh process per step."""
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each step's costs over all days, in order, measured in a fresh process per step.
+
+    A step that fails reports {"error": ...} instead, and the later steps still run: the
+    scoring model is being rewritten and must not take the other numbers down with it.
+    """
     context = multiprocessing.get_context("spawn")
     for name in steps:
         queue = context.Queue()
@@ -269,7 +356,8 @@ def time_steps(
         # The report is a few numbers, so joining before reading the queue cannot block.
         child.join()
         if child.exitcode != 0:
-            raise RuntimeError(f"{name} failed in its process (exit code {child.exitcode})")
+            yield name, {"error": f"{name} failed in its process (exit code {child.exitcode})"}
+            continue
         yield name, queue.get()
 
 
@@ -299,28 +387,46 @@ def matching_line(matching: dict[str, Any]) -> str:
     )
 
 
-def step_result(name: str, report: dict[str, float], listings: int) -> dict[str, Any]:
-    """One step's costs as reported, with raw listings handled a second of wall time."""
+def step_result(name: str, reports: list[dict[str, Any]], listings: int) -> dict[str, Any]:
+    """One step's median costs over its repeats, with raw listings handled a second of wall."""
+    kind = {"listing_features": "python", "scored": "sql+synthetic enriched"}.get(name, "sql")
+    failed = [report["error"] for report in reports if "error" in report]
+    if failed:
+        return {"step": name, "kind": kind, "error": failed[0]}
+    wall = statistics.median(report["wall"] for report in reports)
     return {
         "step": name,
-        "kind": "python" if name == "listing_features" else "sql",
-        "wall_s": round(report["wall"], 2),
-        "cpu_s": round(report["cpu"], 2),
-        "peak_rss_mb": round(report["peak_mb"], 1),
-        "rows_out": report["rows"],
-        "listings_per_s": round(listings / report["wall"]) if report["wall"] else None,
+        "kind": kind,
+        "wall_s": round(wall, 2),
+        "cpu_s": round(statistics.median(report["cpu"] for report in reports), 2),
+        "peak_rss_mb": round(max(report["peak_mb"] for report in reports), 1),
+        "rows_out": reports[-1]["rows"],
+        "listings_per_s": round(listings / wall) if wall else None,
+        "repeats": len(reports),
     }
 
 
-def total_result(steps: list[dict[str, Any]], listings: int) -> dict[str, Any]:
-    """All steps together: summed times, the largest peak (each ran alone) and the rate."""
-    wall = sum(step["wall_s"] for step in steps)
+def total_result(steps: list[dict[str, Any]], listings: int, names: tuple[str, ...]) -> dict:
+    """The steps in `names` together: summed times, the largest peak (each ran alone)."""
+    chosen = [step for step in steps if step["step"] in names and "error" not in step]
+    wall = sum(step["wall_s"] for step in chosen)
     return {
+        "steps": [step["step"] for step in chosen],
         "wall_s": round(wall, 2),
-        "cpu_s": round(sum(step["cpu_s"] for step in steps), 2),
-        "peak_rss_mb": max(step["peak_rss_mb"] for step in steps),
+        "cpu_s": round(sum(step["cpu_s"] for step in chosen), 2),
+        "peak_rss_mb": max((step["peak_rss_mb"] for step in chosen), default=0.0),
         "listings_per_s": round(listings / wall) if wall else None,
     }
+
+
+def step_line(step: dict[str, Any]) -> str:
+    """One Markdown table row of a step, or its error."""
+    if "error" in step:
+        return f"| {step['step']} | {step['kind']} | failed: {step['error']} | | | | |"
+    return (
+        f"| {step['step']} | {step['kind']} | {step['wall_s']:.1f} | {step['cpu_s']:.1f}"
+        f" | {step['peak_rss_mb']:.0f} | {step['rows_out']:,} | {step['listings_per_s']:,} |"
+    )
 
 
 def results_markdown(results: dict[str, Any]) -> str:
@@ -333,17 +439,13 @@ def results_markdown(results: dict[str, Any]) -> str:
         f" {results['cores']} cores, Python {results['python']}, DuckDB {results['duckdb']};"
         f" run {results['date']}.",
         "",
-        "Each step ran over every day in order, in a process of its own; listings/s is raw"
-        " listings divided by the step's wall time.",
+        "Each step ran over every day in order, in a process of its own (median of"
+        f" {results['repeats']}); listings/s is raw listings divided by the step's wall time.",
         "",
         "| step | kind | wall s | CPU s | peak RSS MB | rows out | listings/s |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for step in results["steps"]:
-        lines.append(
-            f"| {step['step']} | {step['kind']} | {step['wall_s']:.1f} | {step['cpu_s']:.1f}"
-            f" | {step['peak_rss_mb']:.0f} | {step['rows_out']:,} | {step['listings_per_s']:,} |"
-        )
+    lines += [step_line(step) for step in results["steps"]]
     total = results["total"]
     lines += [
         f"| **total** | | {total['wall_s']:.1f} | {total['cpu_s']:.1f}"
@@ -364,7 +466,53 @@ def write_results(results: dict[str, Any], folder: Path = RESULTS_DIR) -> tuple[
     return markdown, data
 
 
+def run_scaling(
+    rows: int,
+    day_count: int,
+    seed: int = 7,
+    repeats: int = 1,
+    keep: Path | None = None,
+    steps: tuple[str, ...] = STEPS,
+) -> dict[str, Any]:
+    """Build `rows` raw listings over `day_count` days, time every step, return the results.
+
+    The warehouse is also kept for the pandas baseline when `keep` names a folder.
+    """
+    with tempfile.TemporaryDirectory(prefix="dedupe_bench_") as folder:
+        warehouse = (keep or Path(folder)) / "warehouse.duckdb"
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+        warehouse.unlink(missing_ok=True)
+        days, total = build_warehouse(warehouse, rows, day_count, seed)
+
+        reports: dict[str, list[dict[str, Any]]] = {name: [] for name in steps}
+        for _ in range(repeats):
+            for name, report in time_steps(warehouse, days, steps):
+                reports[name].append(report)
+                shown = "failed" if "error" in report else f"{report['wall']:.1f}s"
+                print(f"  {name:<24} {shown}", flush=True)
+        results_steps = [step_result(name, reports[name], total) for name in steps]
+        matching = matching_quality(warehouse, days[-1])
+
+    return {
+        "rows": rows,
+        "raw_listings": total,
+        "days": len(days),
+        "first_day": days[0].isoformat(),
+        "last_day": days[-1].isoformat(),
+        "seed": seed,
+        "repeats": repeats,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "steps": results_steps,
+        "total": total_result(results_steps, total, steps),
+        "matching": matching,
+    }
+
+
 def main() -> None:
+    """Parse the options, run the steps and write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, help="raw listings to build (default 1,000,000)")
     parser.add_argument("--days", type=int, help="days to spread them over (default 10)")
@@ -374,6 +522,7 @@ def main() -> None:
         help=f"{QUICK_ROWS:,} rows over {QUICK_DAYS} days; not with --rows or --days",
     )
     parser.add_argument("--seed", type=int, default=7, help="market seed")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each step; medians shown")
     parser.add_argument("--keep", type=Path, help="folder to keep the warehouse in afterwards")
     parser.add_argument(
         "--results", type=Path, default=RESULTS_DIR, help="folder for the .md and .json results"
@@ -384,49 +533,8 @@ def main() -> None:
     rows = QUICK_ROWS if args.quick else args.rows or 1_000_000
     day_count = QUICK_DAYS if args.quick else args.days or 10
 
-    with tempfile.TemporaryDirectory(prefix="dedupe_bench_") as folder:
-        warehouse = (args.keep or Path(folder)) / "warehouse.duckdb"
-        warehouse.parent.mkdir(parents=True, exist_ok=True)
-        warehouse.unlink(missing_ok=True)
-        days, total = build_warehouse(warehouse, rows, day_count, args.seed)
-
-        steps: list[dict[str, Any]] = []
-        print(
-            f"\n{'step':<24} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'rows out':>10}"
-            f" {'listings/s':>11}"
-        )
-        for name, report in time_steps(warehouse, days):
-            steps.append(step_result(name, report, total))
-            print(
-                f"{name:<24} {report['wall']:>8.1f} {report['cpu']:>8.1f}"
-                f" {report['peak_mb']:>8.0f} {report['rows']:>10,}"
-                f" {steps[-1]['listings_per_s']:>11,}",
-                flush=True,
-            )
-        totals = total_result(steps, total)
-        print(
-            f"{'total':<24} {totals['wall_s']:>8.1f} {totals['cpu_s']:>8.1f}"
-            f" {totals['peak_rss_mb']:>8.0f} {'':>10} {totals['listings_per_s']:>11,}"
-        )
-        matching = matching_quality(warehouse, days[-1])
-
-    print(f"\n{total:,} raw listings, {len(days)} days: {days[0]} to {days[-1]}")
-    print(matching_line(matching))
-    results = {
-        "rows": rows,
-        "raw_listings": total,
-        "days": len(days),
-        "first_day": days[0].isoformat(),
-        "last_day": days[-1].isoformat(),
-        "seed": args.seed,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "duckdb": duckdb.__version__,
-        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "steps": steps,
-        "total": totals,
-        "matching": matching,
-    }
+    results = run_scaling(rows, day_count, args.seed, args.repeat, args.keep)
+    print(results_markdown(results))
     for path in write_results(results, args.results):
         print(f"wrote {path}")
 

@@ -9,8 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from property_pipeline.enrichment.price_paid_cli import add_load_ppd_command
 from property_pipeline.partitions import TIMEZONE
 from property_pipeline.sandbox.server import add_sandbox_command
+from property_pipeline.scoring.cli import add_sdlt_command
+from property_pipeline.warehouse.backup import add_backup_commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,10 +29,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="property-pipeline",
-        description="UK property deal sourcing on Dagster: run the demo, inspect SQL models, "
+        formatter_class=_one_line_per_command,
+        description="UK property deal sourcing on Dagster: run the demo, load Land Registry "
+        "prices, work out stamp duty, back up the warehouse, inspect SQL models and pages, "
         "serve the offline sandbox.",
     )
-    commands = parser.add_subparsers(title="commands")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     demo = commands.add_parser(
         "demo", help="run every asset for one day and its week, then print row counts"
@@ -80,8 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     screen.set_defaults(handler=_screen_file)
 
+    add_load_ppd_command(commands)
+    add_sdlt_command(commands)
+    add_backup_commands(commands)
     add_sandbox_command(commands)
     return parser
+
+
+def _one_line_per_command(prog: str) -> argparse.HelpFormatter:
+    """Help wide enough that each command's summary stays on its own line."""
+    return argparse.HelpFormatter(prog, max_help_position=14, width=110)
 
 
 def _parse_date(text: str) -> dt.date:
@@ -173,6 +186,7 @@ def _list_models(args: argparse.Namespace) -> int:
     import duckdb
 
     from property_pipeline import settings
+    from property_pipeline.model_params import model_params
     from property_pipeline.warehouse import store
     from property_pipeline.warehouse.models import ModelError, check_compiles, load_models
 
@@ -182,7 +196,7 @@ def _list_models(args: argparse.Namespace) -> int:
             models = load_models(settings.sql_dir(), set(store.warehouse_tables(scratch)))
             for asset, model in sorted(models.items()):
                 if args.check:
-                    check_compiles(scratch, model)
+                    check_compiles(scratch, model, model_params(asset, dt.date.today()))
                 inputs = ", ".join(model.refs) or "-"
                 params = ", ".join(f"${name}" for name in model.params) or "-"
                 print(f"{asset:18} {model.path}  inputs: {inputs}  parameters: {params}")

@@ -10,6 +10,7 @@ from property_pipeline.ingest.assets import (
     property_links,
 )
 from property_pipeline.notify.assets import digests
+from property_pipeline.notify.sensors import NOTIFY_SENSORS
 from property_pipeline.reporting.assets import weekly_stats
 from property_pipeline.resources import build_resources
 from property_pipeline.schedules import jobs, schedules
@@ -39,6 +40,7 @@ defs = dg.Definitions(
     assets=ASSETS,
     jobs=jobs,
     schedules=schedules,
+    sensors=NOTIFY_SENSORS,
     resources=build_resources(),
     # Steps of one run go one at a time: every step writes the same single-writer DuckDB file.
     executor=dg.in_process_executor,

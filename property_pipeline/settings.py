@@ -89,3 +89,37 @@ def upstream_mode() -> str:
 def targets_path() -> str:
     """The scrapers' targets YAML (`$PROPERTY_PIPELINE_TARGETS`); "" for the shipped one."""
     return os.environ.get(TARGETS_ENV, "").strip()
+
+
+# Secrets and service addresses: read only from the environment, never from files in the repo.
+EPC_TOKEN_ENV = "EPC_API_TOKEN"
+EPC_URL_ENV = "EPC_API_BASE_URL"
+OPENAI_KEY_ENV = "OPENAI_API_KEY"
+OPENAI_URL_ENV = "OPENAI_BASE_URL"
+OPENAI_MODEL_ENV = "PROPERTY_PIPELINE_OPENAI_MODEL"
+SLACK_TOKEN_ENV = "SLACK_BOT_TOKEN"
+SLACK_URL_ENV = "SLACK_API_URL"
+UI_URL_ENV = "PROPERTY_PIPELINE_UI_URL"
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+DEFAULT_UI_URL = "http://127.0.0.1:3000"
+
+
+def env_value(name: str) -> str | None:
+    """An environment variable's value with surrounding space removed, or None when unset/empty."""
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def openai_model() -> str:
+    """The model the AI reading uses (`$PROPERTY_PIPELINE_OPENAI_MODEL`, default gpt-4o-mini)."""
+    return env_value(OPENAI_MODEL_ENV) or DEFAULT_OPENAI_MODEL
+
+
+def ui_url() -> str:
+    """Where people open the Dagster UI, for links in alerts (`$PROPERTY_PIPELINE_UI_URL`)."""
+    return (env_value(UI_URL_ENV) or DEFAULT_UI_URL).rstrip("/")
+
+
+def data_dir() -> Path:
+    """The folder beside the warehouse file where digests, reports and backups are written."""
+    return warehouse_path().parent

@@ -44,6 +44,14 @@ def warehouse(tmp_path: Path) -> WarehouseResource:
     )
 
 
+def offline_resources(warehouse: WarehouseResource) -> dict[str, object]:
+    """Every resource the pipeline's assets take, offline: the built-in sample listings, no EPC,
+    listings read by rules, Slack unconnected, writing to `warehouse`."""
+    from property_pipeline.resources import build_resources
+
+    return {**build_resources(sandbox_url=""), "warehouse": warehouse}
+
+
 @pytest.fixture
 def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh DAGSTER_HOME holding the project's dagster.yaml, and a warehouse beside it.

@@ -73,9 +73,16 @@ def test_the_lineage_runs_from_raw_listings_to_digests_and_weekly_stats() -> Non
     assert parents("listing_features") == {"deduped_listings"}
     assert parents("screened") == {"deduped_listings", "listing_features"}
     assert "screened" in parents("enriched")
-    assert parents("scored") == {"enriched"}
+    assert parents("enriched") == {"screened", "deduped_listings"}
+    assert parents("scored") == {"enriched", "screened", "listing_features", "deduped_listings"}
     assert "scored" in parents("digests")
-    assert parents("weekly_stats") == {"deduped_listings", "scored"}
+    assert parents("weekly_stats") == {
+        "deduped_listings",
+        "listing_history",
+        "listing_price_history",
+        "enriched",
+        "scored",
+    }
 
 
 def test_jobs_split_the_day_into_scrape_enrich_digest_and_weekly_runs() -> None:

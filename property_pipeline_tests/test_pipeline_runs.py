@@ -9,9 +9,11 @@ import duckdb
 import pytest
 
 from property_pipeline.definitions import ASSETS
+from property_pipeline.enrichment.analysis import ListingReader
+from property_pipeline.sandbox.server import SandboxServer
 from property_pipeline.sources.builtin import builtin_listings
-from property_pipeline.sources.resource import ListingSourcesResource
 from property_pipeline.warehouse.resource import WarehouseResource
+from property_pipeline_tests.conftest import offline_resources
 
 DAY = "2026-11-29"
 WEEK = "2026-11-23"
@@ -20,7 +22,8 @@ UP_TO_DEDUPED = ["raw_listings", *INGEST]
 UP_TO_SCREENED = [*UP_TO_DEDUPED, "screened"]
 DAILY = [*UP_TO_SCREENED, "enriched", "scored", "digests"]
 ALL_TABLES = [*DAILY, "weekly_stats"]
-SAMPLE = ListingSourcesResource(mode="sample")
+# When a row was written: the one column a rerun may change.
+RUN_TIMES = {"enriched": "enriched_at", "scored": "scored_at"}
 
 
 def materialize(
@@ -33,7 +36,7 @@ def materialize(
         ASSETS,
         selection=selection,
         partition_key=partition,
-        resources={"warehouse": warehouse, "listing_sources": SAMPLE},
+        resources=offline_resources(warehouse),
         run_config=run_config,
     )
     assert result.success
@@ -44,8 +47,8 @@ def table_contents(warehouse: WarehouseResource) -> dict[str, list[tuple]]:
     with duckdb.connect(warehouse.database, read_only=True) as conn:
         return {
             table: conn.execute(
-                f"select * exclude (enriched_at) from {table} order by all"
-                if table == "enriched"
+                f"select * exclude ({RUN_TIMES[table]}) from {table} order by all"
+                if table in RUN_TIMES
                 else f"select * from {table} order by all"
             ).fetchall()
             for table in ALL_TABLES
@@ -70,7 +73,12 @@ def test_a_partition_flows_from_raw_listings_to_digests_with_row_counts(warehous
     assert counts["screened"] == expected_raw
     # The short-lease flat is rejected at screening; everything else is enriched and scored.
     assert counts["enriched"] == counts["scored"] == expected_raw - 1
-    assert 0 < counts["digests"] <= counts["scored"]
+    # A Sunday's digest holds the day's good deals only (the watchlist rides on Mondays).
+    good = warehouse.query_frame(
+        "select count(*) as n from scored where partition_date = $day and band = 'good'",
+        {"day": dt.date.fromisoformat(DAY)},
+    )["n"][0]
+    assert counts["digests"] == good
     for name in DAILY:
         assert warehouse.partition_row_count(name, dt.date.fromisoformat(DAY)) == counts[name]
 
@@ -114,8 +122,11 @@ def test_rematerialising_a_partition_leaves_identical_tables(warehouse) -> None:
     materialize(warehouse, ["weekly_stats"], WEEK)
 
     assert table_contents(warehouse) == first
-    # The sample's prices never change, so only the price history may be empty.
-    assert all(first[table] for table in ALL_TABLES if table != "listing_price_history")
+    # The sample's prices never change, and without Land Registry sales or EPCs offline no
+    # listing has the evidence to score as a good deal: those two tables may be empty.
+    assert all(
+        first[table] for table in ALL_TABLES if table not in {"listing_price_history", "digests"}
+    )
 
 
 def test_earlier_days_hold_only_listings_already_advertised(warehouse) -> None:
@@ -127,16 +138,42 @@ def test_earlier_days_hold_only_listings_already_advertised(warehouse) -> None:
     assert early == len(builtin_listings(dt.date(2026, 10, 2))) < late
 
 
-def test_each_enrichment_run_adds_one_batch_and_keeps_earlier_results(warehouse) -> None:
+def test_each_enrichment_run_reads_one_batch_best_first_and_keeps_earlier_results(
+    warehouse,
+) -> None:
     materialize(warehouse, UP_TO_SCREENED, DAY)
+    day = dt.date.fromisoformat(DAY)
+    pending = warehouse.partition_row_count("screened", day) - 1
     batch_of_two = {"ops": {"enriched": {"config": {"batch_size": 2}}}}
-    sizes = []
-    for _ in range(5):
-        materialize(warehouse, ["enriched"], DAY, batch_of_two)
-        sizes.append(warehouse.partition_row_count("enriched", dt.date.fromisoformat(DAY)))
+    analysed_counts, first_batch_scores = [], None
+    with SandboxServer() as sandbox:
+        # A model costs money, so each run reads only its batch (rules would read everyone).
+        resources = {
+            **offline_resources(warehouse),
+            "listing_reader": ListingReader(api_key="sk-sandbox", base_url=sandbox.url("openai")),
+        }
+        for _ in range(5):
+            result = dg.materialize(
+                ASSETS,
+                selection=["enriched"],
+                partition_key=DAY,
+                resources=resources,
+                run_config=batch_of_two,
+            )
+            assert result.success
+            rows = warehouse.query_frame(
+                "select status, preliminary_score from enriched where partition_date = $day",
+                {"day": day},
+            )
+            analysed_counts.append(int((rows["status"] == "analysed").sum()))
+            assert len(rows) == pending
+            if first_batch_scores is None:
+                first_batch_scores = rows
 
-    pending = warehouse.partition_row_count("screened", dt.date.fromisoformat(DAY)) - 1
-    assert sizes == [2, 4, 6, pending, pending]
+    assert analysed_counts == [2, 4, 6, pending, pending]
+    best_read = first_batch_scores[first_batch_scores["status"] == "analysed"]
+    left = first_batch_scores[first_batch_scores["status"] != "analysed"]
+    assert best_read["preliminary_score"].min() >= left["preliminary_score"].max()
     with duckdb.connect(warehouse.database, read_only=True) as conn:
         duplicates = conn.execute(
             "select count(*) - count(distinct listing_key) from enriched"
@@ -152,7 +189,7 @@ def test_enrichment_batch_size_below_one_is_refused_by_name(warehouse) -> None:
             ASSETS,
             selection=["enriched"],
             partition_key=DAY,
-            resources={"warehouse": warehouse, "listing_sources": SAMPLE},
+            resources=offline_resources(warehouse),
             run_config={"ops": {"enriched": {"config": {"batch_size": 0}}}},
         )
 
@@ -168,12 +205,20 @@ def test_weekly_stats_sum_up_the_seven_days_of_their_week(warehouse) -> None:
 
     with duckdb.connect(warehouse.database, read_only=True) as conn:
         stats = dict(
-            conn.execute("select outcode, listings from weekly_stats order by outcode").fetchall()
+            conn.execute(
+                """
+                select location, listings_live
+                from weekly_stats
+                where location <> 'ALL' and property_type = 'all'
+                order by location
+                """
+            ).fetchall()
         )
+        # Counted by property: one home on two portals is one listing live.
         expected = dict(
             conn.execute(
                 """
-                select outcode, count(distinct listing_key)
+                select outcode, count(distinct property_key)
                 from deduped_listings
                 where partition_date between date '2026-11-23' and date '2026-11-29'
                 group by outcode
@@ -181,5 +226,12 @@ def test_weekly_stats_sum_up_the_seven_days_of_their_week(warehouse) -> None:
                 """
             ).fetchall()
         )
+        properties = conn.execute(
+            """
+            select count(distinct property_key)
+            from deduped_listings
+            where partition_date between date '2026-11-23' and date '2026-11-29'
+            """
+        ).fetchone()[0]
     assert stats == expected
-    assert sum(stats.values()) == len(builtin_listings(week_days[2]))
+    assert sum(stats.values()) == properties < len(builtin_listings(week_days[2]))

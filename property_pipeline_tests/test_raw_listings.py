@@ -17,6 +17,7 @@ from property_pipeline.sandbox.market import MarketConfig
 from property_pipeline.sandbox.server import SandboxServer
 from property_pipeline.sources.assets import volume_check
 from property_pipeline.sources.resource import ListingSourcesResource
+from property_pipeline_tests.conftest import offline_resources
 
 DAY = dt.date(2026, 11, 20)
 
@@ -68,7 +69,7 @@ def materialize(warehouse, listing_sources, day: dt.date = DAY) -> dg.ExecuteInP
         ASSETS,
         selection=["raw_listings"],
         partition_key=day.isoformat(),
-        resources={"warehouse": warehouse, "listing_sources": listing_sources},
+        resources={**offline_resources(warehouse), "listing_sources": listing_sources},
     )
 
 

@@ -9,8 +9,8 @@ import dagster as dg
 import duckdb
 
 from property_pipeline.definitions import ASSETS
-from property_pipeline.sources.resource import ListingSourcesResource
 from property_pipeline.warehouse.resource import WarehouseResource
+from property_pipeline_tests.conftest import offline_resources
 
 # The last week of the built-in sample, when every one of its listings has been advertised.
 WEEK = [dt.date(2026, 11, 23) + dt.timedelta(days=offset) for offset in range(7)]
@@ -36,7 +36,7 @@ def materialise(
         selection=selection,
         partition_key=day.isoformat(),
         instance=instance,
-        resources={"warehouse": warehouse, "listing_sources": ListingSourcesResource()},
+        resources=offline_resources(warehouse),
     )
     assert result.success
 

@@ -14,7 +14,7 @@ from property_pipeline.cli import main
 from property_pipeline.definitions import ASSETS
 from property_pipeline.screening.assets import ScreeningConfig
 from property_pipeline.screening.screen import screen_records
-from property_pipeline.sources.resource import ListingSourcesResource
+from property_pipeline_tests.conftest import offline_resources
 
 DAY = "2026-11-29"
 UP_TO_SCREENED = [
@@ -32,7 +32,7 @@ def run_screening(warehouse, criteria: dict | None = None) -> None:
         ASSETS,
         selection=UP_TO_SCREENED,
         partition_key=DAY,
-        resources={"warehouse": warehouse, "listing_sources": ListingSourcesResource()},
+        resources=offline_resources(warehouse),
         run_config={"ops": {"screened": {"config": criteria or {}}}},
     )
     assert result.success

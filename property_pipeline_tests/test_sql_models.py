@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from property_pipeline.model_params import model_params
 from property_pipeline.warehouse import store
 from property_pipeline.warehouse.models import (
     ModelError,
@@ -18,19 +19,8 @@ from property_pipeline.warehouse.models import (
 from property_pipeline_tests.conftest import REPO_ROOT
 
 SQL_DIR = REPO_ROOT / "dbt_like_sql"
-TABLES = {
-    "raw_listings",
-    "listing_history",
-    "property_links",
-    "deduped_listings",
-    "listing_price_history",
-    "listing_features",
-    "screened",
-    "enriched",
-    "scored",
-    "digests",
-    "weekly_stats",
-}
+# Every table the warehouse holds: asset tables and the look-up tables models may read.
+TABLES = store.schema_tables()
 
 
 def write_model(folder: Path, name: str, text: str) -> Path:
@@ -42,12 +32,20 @@ def write_model(folder: Path, name: str, text: str) -> Path:
 def test_every_asset_but_raw_listings_is_built_by_one_model_that_compiles() -> None:
     models = load_models(SQL_DIR, TABLES)
 
-    # raw_listings and listing_features are written from Python (scraping, reading text).
-    assert sorted(models) == sorted(TABLES - {"raw_listings", "listing_features"})
+    assert sorted(models) == [
+        "deduped_listings",
+        "digests",
+        "listing_history",
+        "listing_price_history",
+        "property_links",
+        "scored",
+        "screened",
+        "weekly_stats",
+    ]
     with duckdb.connect(":memory:") as conn:
         store.create_schema(conn)
         for model in models.values():
-            check_compiles(conn, model)
+            check_compiles(conn, model, model_params(model.asset, dt.date(2026, 11, 2)))
     assert models["screened"].refs == ("deduped_listings", "listing_features")
     assert models["deduped_listings"].refs == ("raw_listings", "listing_history", "property_links")
     assert models["listing_history"].params == ("partition_date", "withdrawn_after_days")
@@ -57,8 +55,15 @@ def test_every_asset_but_raw_listings_is_built_by_one_model_that_compiles() -> N
         "max_match_distance_m",
         "min_match_confidence",
     )
-    assert models["weekly_stats"].refs == ("deduped_listings", "scored")
-    assert models["enriched"].params == ("partition_date", "batch_size")
+    assert models["weekly_stats"].refs == (
+        "deduped_listings",
+        "listing_history",
+        "enriched",
+        "listing_price_history",
+        "scored",
+        "price_paid",
+    )
+    assert models["digests"].params == ("partition_date", "watchlist_from", "watchlist_to")
 
 
 def test_refs_become_table_names_and_parameters_stay_bound(tmp_path: Path) -> None:
@@ -137,15 +142,18 @@ def test_a_failing_model_run_names_the_file_and_keeps_stored_rows(warehouse, tmp
     day = dt.date(2026, 11, 2)
     write_model(
         tmp_path,
-        "scored",
-        "-- asset: scored\nselect 'a' as listing_key, 'p' as property_key, 80 as score,"
-        " 'good' as band, 'analyse' as recommendation\n",
+        "source_failures",
+        "-- asset: source_failures\nselect 'zoopla' as source, null as url, 'timeout' as reason\n",
     )
     good = warehouse.model_copy(update={"sql_dir": str(tmp_path)})
-    good.run_model("scored", day)
-    write_model(tmp_path, "scored", "-- asset: scored\nselect 1 / 0 :: varchar as score\n")
+    good.run_model("source_failures", day)
+    write_model(
+        tmp_path,
+        "source_failures",
+        "-- asset: source_failures\nselect 1 / 0 :: varchar as reason\n",
+    )
 
-    with pytest.raises(Exception, match=r"scored\.sql"):
-        good.run_model("scored", day)
+    with pytest.raises(Exception, match=r"source_failures\.sql"):
+        good.run_model("source_failures", day)
 
-    assert good.partition_row_count("scored", day) == 1
+    assert good.partition_row_count("source_failures", day) == 1

@@ -1,7 +1,8 @@
 """Slack's Web API as `slack_sdk.WebClient` calls it, recording every post for tests.
 
-Covers `chat.postMessage`, the three steps of `files_upload_v2` (`files.getUploadURLExternal`,
-the upload POST, `files.completeUploadExternal`), `auth.test` and `conversations.list`. Bodies
+Covers `chat.postMessage` (with message `metadata`), the three steps of `files_upload_v2`
+(`files.getUploadURLExternal`, the upload POST, `files.completeUploadExternal`), `auth.test`,
+`conversations.list` and `conversations.history`. Bodies
 may be JSON, form-encoded or multipart, as the SDK sends them; answers use Slack's envelope,
 HTTP 200 with `{"ok": false, "error": ...}` for API errors.
 """
@@ -158,6 +159,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
         "files.completeUploadExternal": complete_upload,
         "auth.test": auth_test,
         "conversations.list": conversations_list,
+        "conversations.history": conversations_history,
     }
 
     def api_route(method: str) -> Route:
@@ -244,6 +246,8 @@ def post_message(ctx: SandboxContext, request: Request, params: dict[str, Any]) 
     message |= {"blocks": blocks} if blocks else {}
     message |= {"attachments": attachments} if attachments else {}
     message |= {"thread_ts": params["thread_ts"]} if params.get("thread_ts") else {}
+    metadata = _decoded_object(params.get("metadata"))
+    message |= {"metadata": metadata} if metadata else {}
     identifier = ctx.slack_log.note_channel(channel)
     ctx.slack_log.record_message({**message, "channel": identifier, "channel_name": channel})
     return JSONResponse({"ok": True, "channel": identifier, "ts": ts, "message": message})
@@ -312,6 +316,44 @@ def conversations_list(
     return JSONResponse(
         {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
     )
+
+
+def conversations_history(
+    ctx: SandboxContext, request: Request, params: dict[str, Any]
+) -> JSONResponse:
+    """conversations.history: a channel's messages, newest first, between `oldest` and `latest`
+    (exclusive), up to `limit`; message metadata only with `include_all_metadata`, as Slack."""
+    channel = str(params.get("channel", ""))
+    if not channel:
+        return JSONResponse(slack_error("channel_not_found"))
+    identifier = channel_id(channel)
+    oldest = float(params.get("oldest") or 0)
+    latest = float(params.get("latest") or "inf")
+    limit = int(params.get("limit") or 100)
+    with_metadata = str(params.get("include_all_metadata", "")).lower() in {"1", "true"}
+
+    found = [
+        {key: value for key, value in message.items() if key not in {"channel", "channel_name"}}
+        for message in reversed(ctx.slack_log.messages())
+        if message["channel"] == identifier and oldest < float(message["ts"]) < latest
+    ]
+    if not with_metadata:
+        found = [{k: v for k, v in message.items() if k != "metadata"} for message in found]
+    return JSONResponse(
+        {
+            "ok": True,
+            "messages": found[:limit],
+            "has_more": len(found) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
+    )
+
+
+def _decoded_object(value: Any) -> dict[str, Any] | None:
+    """Message metadata arrives as an object in JSON bodies and as JSON text in form bodies."""
+    if isinstance(value, str) and value.strip().startswith("{"):
+        value = json.loads(value)
+    return value if isinstance(value, dict) else None
 
 
 def _file_object(record: dict[str, Any]) -> dict[str, Any]:

@@ -7,12 +7,11 @@ from pydantic import field_validator
 
 from property_pipeline.ingest.assets import deduped_listings
 from property_pipeline.partitions import daily_partitions
-from property_pipeline.screening.features import listing_features as read_features
+from property_pipeline.screening.features import write_listing_features
 from property_pipeline.screening.taxonomy import RED_FLAG_CODES, RED_FLAGS
 from property_pipeline.sources.listing import PROPERTY_TYPES, TENURES
 from property_pipeline.warehouse.materialize import (
     WAREHOUSE_POOL,
-    materialize_frame,
     materialize_model,
     partition_date,
 )
@@ -76,20 +75,31 @@ def listing_features(
     """What each of the day's listings says in its words: units, tenure, lease, red flags, signals.
 
     Read from title, summary, description and key features (screening/extract.py), with the
-    matched phrases kept as evidence.
+    matched phrases kept as evidence; a listing read the same way before comes from the cache.
     """
     day = partition_date(context)
-    listings = warehouse.query_frame(
-        "select * from deduped_listings where partition_date = $day", {"day": day}
-    )
     started = time.perf_counter()
-    features = read_features(listings, as_of=day)
-    flagged = int((features["red_flags"].map(len) > 0).sum()) if len(features) else 0
+
+    with warehouse.connection() as conn:
+        written = write_listing_features(conn, day)
+
+    seconds = time.perf_counter() - started
     context.log.info(
-        f"read {len(features)} listings for {day} in {time.perf_counter() - started:.2f}s:"
-        f" {flagged} with red flags"
+        f"listing_features partition_date={day}: replaced {written.write.rows_deleted} rows with"
+        f" {written.write.rows_inserted} in {seconds:.2f}s ({written.extracted} extracted,"
+        f" {written.from_cache} from the cache); {written.with_red_flags} with red flags"
     )
-    return materialize_frame(context, warehouse, features, {"listings_with_red_flags": flagged})
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/partition_row_count": written.write.rows_inserted,
+            "rows_replaced": written.write.rows_deleted,
+            "duration_seconds": round(seconds, 3),
+            "dagster/table_name": "warehouse.main.listing_features",
+            "listings_extracted": written.extracted,
+            "listings_from_cache": written.from_cache,
+            "listings_with_red_flags": written.with_red_flags,
+        }
+    )
 
 
 @dg.asset(

@@ -51,7 +51,7 @@ class ParseError(ValueError):
 
 @dataclass
 class NormalisedListing:
-    """One listing as the pipeline stores it in `raw_listings` (see `warehouse/schema.sql`)."""
+    """One listing as the pipeline stores it in `raw_listings` (`warehouse/schema/sources.sql`)."""
 
     source: str
     source_id: str

@@ -112,9 +112,14 @@ def load_models_if_changed(sql_dir: Path, known_tables: set[str]) -> dict[str, S
 _LOADED: dict[tuple, dict[str, SqlModel]] = {}
 
 
-def check_compiles(conn: duckdb.DuckDBPyConnection, model: SqlModel) -> None:
-    """Bind the model against the warehouse schema without running it (catches unknown columns)."""
-    placeholders = {name: None for name in model.params}
+def check_compiles(
+    conn: duckdb.DuckDBPyConnection, model: SqlModel, params: dict[str, object] | None = None
+) -> None:
+    """Bind the model against the warehouse schema without running it (catches unknown columns).
+
+    Parameters not given in `params` are bound as NULL.
+    """
+    placeholders = {name: (params or {}).get(name) for name in model.params}
     try:
         conn.execute(f"explain {model.sql}", placeholders)
     except duckdb.Error as error:

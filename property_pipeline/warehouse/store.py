@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -37,28 +37,50 @@ class PartitionWrite:
 
 
 def schema_sql() -> str:
-    """The DDL of every warehouse table (`warehouse/schema.sql`)."""
-    return resources.files("property_pipeline.warehouse").joinpath("schema.sql").read_text()
+    """The DDL of every warehouse table: `warehouse/schema/<stage>.sql`, one file per stage."""
+    folder = resources.files("property_pipeline.warehouse").joinpath("schema")
+    files = sorted(
+        (entry for entry in folder.iterdir() if entry.name.endswith(".sql")),
+        key=lambda entry: entry.name,
+    )
+    return "\n".join(entry.read_text() for entry in files)
 
 
 def create_schema(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create every warehouse table that does not exist yet, and add columns the schema has
-    gained since a table was created (as nullable columns); existing rows are untouched."""
+    """Create every warehouse table that does not exist yet, add columns the schema has gained
+    since a table was created (as nullable columns), and relax NOT NULL on columns it has
+    dropped, so new rows can be written; existing rows and columns are untouched."""
     conn.execute(schema_sql())
     for table, column, data_type in _missing_columns(conn):
         conn.execute(f'alter table {table} add column "{column}" {data_type}')
+    for table, column in _retired_required_columns(conn):
+        conn.execute(f'alter table {table} alter column "{column}" drop not null')
 
 
 def _missing_columns(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
-    """(table, column, type) in schema.sql but not in the connected warehouse."""
+    """(table, column, type) in the schema files but not in the connected warehouse."""
     wanted = _schema_columns(schema_sql())
     present = set(conn.execute(_COLUMNS_SQL).fetchall())
     present_names = {(table, column) for table, column, _ in present}
     return [row for row in wanted if (row[0], row[1]) not in present_names]
 
 
+def _retired_required_columns(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(table, column) NOT NULL in the warehouse but no longer in the schema files."""
+    wanted = {(table, column) for table, column, _ in _schema_columns(schema_sql())}
+    tables = {table for table, _ in wanted}
+    rows = conn.execute(
+        """
+        select table_name, column_name
+        from information_schema.columns
+        where table_schema = 'main' and is_nullable = 'NO'
+        """
+    ).fetchall()
+    return [row for row in rows if row[0] in tables and row not in wanted]
+
+
 def schema_tables() -> set[str]:
-    """Names of the tables schema.sql defines."""
+    """Names of the tables the schema files define."""
     return {table for table, _, _ in _schema_columns(schema_sql())}
 
 
@@ -116,39 +138,85 @@ def replace_partition(
     params: dict[str, Any] | None = None,
     *,
     source_name: str | None = None,
+    frames: Mapping[str, pd.DataFrame] | None = None,
 ) -> PartitionWrite:
     """Replace one partition of `table` with the rows `select_sql` returns.
 
     The query must not produce the partition column itself: it is set here, so a model can
-    never write into a partition other than the one being materialised.
+    never write into a partition other than the one being materialised. `frames` are DataFrames
+    the query may read by name while it runs.
     """
-    column = partition_column(conn, table)
-    origin = source_name or table
+    (write,) = replace_partitions(
+        conn,
+        partition_value,
+        {table: select_sql},
+        params,
+        source_name=source_name,
+        frames=frames,
+    )
+    return write
+
+
+def replace_partitions(
+    conn: duckdb.DuckDBPyConnection,
+    partition_value: dt.date,
+    queries: Mapping[str, str],
+    params: dict[str, Any] | None = None,
+    *,
+    source_name: str | None = None,
+    frames: Mapping[str, pd.DataFrame] | None = None,
+) -> list[PartitionWrite]:
+    """Replace the same partition of several tables in one transaction: all or none.
+
+    `queries` maps each table to the select giving its new rows; every query is staged before
+    any partition is deleted, so a query may read the tables being replaced.
+    """
+    for name, frame in (frames or {}).items():
+        conn.register(name, frame)
     conn.execute("begin transaction")
     try:
-        conn.execute(f"create or replace temp table {STAGING_TABLE} as {select_sql}", params or {})
-        staged_columns = [row[0] for row in conn.execute(f"describe {STAGING_TABLE}").fetchall()]
-        if column in staged_columns:
-            raise WarehouseError(
-                f"{origin}: the query returns the partition column {column!r}; leave it out,"
-                " the warehouse sets it from the partition being written"
-            )
-        deleted = conn.execute(
-            f"delete from {table} where {column} = ?", [partition_value]
-        ).fetchone()[0]
-        inserted = conn.execute(
-            f"insert into {table} by name select ?::date as {column}, * from {STAGING_TABLE}",
-            [partition_value],
-        ).fetchone()[0]
-        conn.execute(f"drop table {STAGING_TABLE}")
+        staged = []
+        for index, (table, select_sql) in enumerate(queries.items()):
+            column = partition_column(conn, table)
+            staging = f"{STAGING_TABLE}_{index}"
+            origin = source_name or table
+            sql_params = _params_used(select_sql, params or {})
+            conn.execute(f"create or replace temp table {staging} as {select_sql}", sql_params)
+            staged_columns = [row[0] for row in conn.execute(f"describe {staging}").fetchall()]
+            if column in staged_columns:
+                raise WarehouseError(
+                    f"{origin}: the query returns the partition column {column!r}; leave it out,"
+                    " the warehouse sets it from the partition being written"
+                )
+            staged.append((table, column, staging))
+        writes = []
+        for table, column, staging in staged:
+            deleted = conn.execute(
+                f"delete from {table} where {column} = ?", [partition_value]
+            ).fetchone()[0]
+            inserted = conn.execute(
+                f"insert into {table} by name select ?::date as {column}, * from {staging}",
+                [partition_value],
+            ).fetchone()[0]
+            conn.execute(f"drop table {staging}")
+            writes.append(PartitionWrite(table, column, partition_value, deleted, inserted))
         conn.execute("commit")
     except duckdb.Error as error:
         conn.execute("rollback")
+        origin = source_name or ", ".join(queries)
         raise WarehouseError(f"{origin}: {error}") from error
     except BaseException:
         conn.execute("rollback")
         raise
-    return PartitionWrite(table, column, partition_value, deleted, inserted)
+    finally:
+        for name in frames or {}:
+            conn.unregister(name)
+    return writes
+
+
+def _params_used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The named parameters a query mentions: DuckDB refuses values it has no place for."""
+    return {name: value for name, value in params.items() if f"${name}" in sql}
 
 
 def replace_partition_from_frame(

@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from property_pipeline.definitions import ASSETS
-from property_pipeline.sources.resource import ListingSourcesResource
+from property_pipeline_tests.conftest import offline_resources
 from property_pipeline_tests.ingest import INGEST_MODELS
 
 DAY = "2026-11-29"
@@ -18,7 +18,7 @@ def materialize(warehouse, run_config: dict | None = None) -> dg.ExecuteInProces
         ASSETS,
         selection=SELECTION,
         partition_key=DAY,
-        resources={"warehouse": warehouse, "listing_sources": ListingSourcesResource()},
+        resources=offline_resources(warehouse),
         run_config=run_config,
         raise_on_error=False,
     )
@@ -82,7 +82,7 @@ def test_deduped_listings_without_its_same_day_inputs_fails_naming_them(warehous
         ASSETS,
         selection=["raw_listings", "deduped_listings"],
         partition_key=DAY,
-        resources={"warehouse": warehouse, "listing_sources": ListingSourcesResource()},
+        resources=offline_resources(warehouse),
         raise_on_error=False,
     )
 

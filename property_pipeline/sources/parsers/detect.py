@@ -10,11 +10,17 @@ and the caller's source only break ties the content leaves open.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from property_pipeline.sources.listing import BotChallengeError, ParsedPage, ParseError
+from property_pipeline.sources.listing import (
+    BotChallengeError,
+    NormalisedListing,
+    ParsedPage,
+    ParseError,
+)
 from property_pipeline.sources.parsers import auctions, rightmove, zoopla
 
 Parser = Callable[..., ParsedPage]
@@ -109,9 +115,47 @@ def detect_format(body: str, url: str | None = None, source: str | None = None) 
 
 
 def parse_document(body: str, url: str | None = None, source: str | None = None) -> ParsedPage:
-    """Detect the body's format and parse it with that format's parser."""
+    """Detect the body's format and parse it with that format's parser.
+
+    Every listing comes out storable: half a surrogate pair (which a page's JSON may escape,
+    `\\ud800`) becomes U+FFFD, and a number the warehouse's BIGINT or DOUBLE cannot hold
+    becomes None, since one such value would fail the whole day's write.
+    """
     format_name = detect_format(body, url, source)
-    return FORMATS[format_name](body, url)
+    page = FORMATS[format_name](body, url)
+    for listing in page.listings:
+        _make_storable(listing)
+    return page
+
+
+_SURROGATE = re.compile("[\\ud800-\\udfff]")
+_BIGINT = 2**63 - 1
+
+
+def _make_storable(listing: NormalisedListing) -> None:
+    """Replace, in place, values of the listing that UTF-8 or DuckDB's types cannot hold."""
+    for name, value in vars(listing).items():
+        if isinstance(value, list):
+            if any(_storable(item) is not item for item in value):
+                setattr(listing, name, [_storable(item) for item in value])
+        elif _storable(value) is not value:
+            setattr(listing, name, _storable(value))
+
+
+def _storable(value: object) -> object:
+    """`value` itself when it can be stored as is, else its nearest storable form."""
+    if isinstance(value, str):
+        if not _SURROGATE.search(value):
+            return value
+        # UTF-16 round trip: a proper pair becomes its character, a lone half U+FFFD.
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and abs(value) > _BIGINT:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _html_format(body: str) -> str | set[str]:

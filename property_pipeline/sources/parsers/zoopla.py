@@ -22,7 +22,6 @@ from property_pipeline.sources.listing import (
     normalise_postcode,
     normalise_tenure,
     outcode_of,
-    whole_pounds,
 )
 from property_pipeline.sources.parsers.common import (
     UK_TIME,
@@ -39,6 +38,7 @@ from property_pipeline.sources.parsers.common import (
     site_root,
     utc_timestamp,
     whole_number,
+    whole_pounds,
     with_query_value,
 )
 
@@ -62,7 +62,10 @@ _MAX_RESOLVE_DEPTH = 24  # nesting levels; listing objects sit a handful deep
 
 def rsc_stream(body: str) -> str:
     """The page's `self.__next_f.push([1, "…"])` strings joined into the one stream they cut."""
-    chunks = [json.loads(literal) for literal in _PUSH.findall(body)]
+    chunks = [
+        load_json(literal, "zoopla RSC page", f"self.__next_f.push string {number}")
+        for number, literal in enumerate(_PUSH.findall(body), start=1)
+    ]
     if not chunks:
         raise ParseError(
             'zoopla RSC page: no self.__next_f.push([1,"…"]) scripts found; this is not an '
@@ -79,7 +82,9 @@ def rsc_rows(stream: str) -> dict[str, Any]:
     such as `I` or `HL` in front of them dropped; a payload that is not JSON is kept as text. A
     line without `id:` framing (as some trimmed captures have) is decoded as a bare JSON row.
     """
-    data = stream.encode("utf-8")
+    # A JSON escape can give half a surrogate pair, which plain UTF-8 refuses to encode; it
+    # passes through here and comes out as U+FFFD when the row is decoded.
+    data = stream.encode("utf-8", "surrogatepass")
     rows: dict[str, Any] = {}
     position = 0
     bare_count = 0
