@@ -30,6 +30,8 @@ DEMO_MARKET_LISTINGS = 20_000
 # The sandbox's model costs nothing, so the demo reads a whole day's listings in one run
 # instead of the schedule's batch of 20 every two hours.
 DEMO_ENRICH_BATCH_SIZE = 500
+# Each step's counts and timings as it finishes, without Dagster's step-by-step debug events.
+PROGRESS_LOGGING = {"console": {"config": {"log_level": "INFO"}}}
 # HM Land Registry's complete Price Paid file, as the sandbox serves it for its market.
 PPD_FILE = "/pp-complete.csv"
 
@@ -75,8 +77,9 @@ def render_top_deals(deals: list[dict[str, Any]]) -> list[str]:
             f"{deal['discount_to_value']:.0%}" if deal["discount_to_value"] is not None else "-"
         )
         headline = str(deal["headline"]).split(": £")[0][:60]
+        price = f"£{deal['price']:,}" if deal["price"] else "-"
         rows.append(
-            f"  {deal['score']:>5}  {deal['band']:<9}  £{deal['price'] or 0:>9,}  {value:>10}"
+            f"  {deal['score']:>5}  {deal['band']:<9}  {price:>10}  {value:>10}"
             f"  {discount:>6}  {headline}"
         )
     return rows
@@ -135,7 +138,8 @@ def _materialize_demo(
             partition_key=day.isoformat(),
             resources=resources,
             run_config=dg.RunConfig(
-                ops={"enriched": EnrichmentConfig(batch_size=DEMO_ENRICH_BATCH_SIZE)}
+                ops={"enriched": EnrichmentConfig(batch_size=DEMO_ENRICH_BATCH_SIZE)},
+                loggers=PROGRESS_LOGGING,
             ),
             instance=instance,
         )
@@ -144,6 +148,7 @@ def _materialize_demo(
             selection=["weekly_stats"],
             partition_key=week_start.isoformat(),
             resources=resources,
+            run_config=dg.RunConfig(loggers=PROGRESS_LOGGING),
             instance=instance,
         )
         description = "DAGSTER_HOME=" + os.environ.get("DAGSTER_HOME", "(ephemeral)")

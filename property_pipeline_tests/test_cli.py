@@ -43,6 +43,16 @@ def test_the_demo_prints_row_counts_for_all_seven_assets(initialised_dagster_hom
     assert list(counts) == ASSETS
     assert all(count > 0 for count in counts.values()), counts
 
+    # It ends with the day's best deals, best first, and how to open the UI on the same data.
+    top = lines.index("Top deals of 2026-11-29:")
+    assert lines[top + 1].split()[:3] == ["score", "band", "price"]
+    deal_rows = lines[top + 2 : lines.index("Browse the same data in the Dagster UI:") - 1]
+    scores = [int(line.split()[0]) for line in deal_rows]
+    assert 1 <= len(scores) <= 10 and scores == sorted(scores, reverse=True)
+    assert f"DAGSTER_HOME={initialised_dagster_home} make dev" in lines[-1]
+    slack = next(line for line in lines if line.startswith("Slack: "))
+    assert int(slack.split()[1]) >= 2, slack  # the digest and the weekly statistics at least
+
 
 def test_the_demo_refuses_a_day_whose_week_has_not_ended(initialised_dagster_home) -> None:
     today = dt.datetime.now(ZoneInfo("Europe/London")).date()
