@@ -53,10 +53,16 @@ def mrkdwn_link(url: str | None, label: str) -> str:
 
 
 def source_name(url: str) -> str:
-    """The portal or auction house a listing URL belongs to ("Rightmove"), or its host."""
-    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    """The portal or auction house a listing URL belongs to ("Rightmove"), or its host.
+
+    The sandbox serves each site under a path of its name on one loopback host, so the first
+    path segment is read too.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    first_segment = parts.path.strip("/").split("/", 1)[0].lower()
     for marker, name in SOURCE_NAMES.items():
-        if marker in host:
+        if marker in host or marker == first_segment:
             return name
     return host or "listing"
 

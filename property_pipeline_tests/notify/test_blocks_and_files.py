@@ -141,3 +141,10 @@ def test_markdown_digest_escapes_markup_and_links_every_listing() -> None:
     assert "\\*bold\\*" in markdown
     assert "<script>" not in markdown and "<!channel>" not in markdown
     assert "## Last week's watchlist (60-69) (0)\n\nNothing on the watchlist last week." in markdown
+
+
+def test_links_are_named_for_their_site_on_the_real_hosts_and_in_the_sandbox() -> None:
+    assert blocks.source_name("https://www.rightmove.co.uk/properties/150000101") == "Rightmove"
+    assert blocks.source_name("http://127.0.0.1:8765/zoopla/for-sale/details/7001/") == "Zoopla"
+    assert blocks.source_name("http://127.0.0.1:8765/auctionhouse/lot/12") == "Auction House"
+    assert blocks.source_name("https://agent.example.com/listing/9") == "agent.example.com"
