@@ -13,6 +13,7 @@ from property_pipeline import settings
 from property_pipeline.definitions import DAILY_ASSET_NAMES, defs
 from property_pipeline.enrichment.assets import EnrichmentConfig
 from property_pipeline.enrichment.price_paid import load_price_paid
+from property_pipeline.instance import project_instance
 from property_pipeline.notify import outbox
 from property_pipeline.notify.hot_deals import queue_hot_deals
 from property_pipeline.notify.slack import SlackNotifier
@@ -131,7 +132,7 @@ def _materialize_demo(
     day: dt.date, week_start: dt.date, resources: dict[str, Any], upstreams: str
 ) -> DemoReport:
     assets = list(defs.assets or [])
-    with _instance() as instance:
+    with project_instance() as instance:
         daily = dg.materialize(
             assets,
             selection=list(DAILY_ASSET_NAMES),
@@ -191,9 +192,3 @@ def _top_deals(warehouse: WarehouseResource, day: dt.date, limit: int = 10) -> l
         {"day": day, "limit": limit},
     )
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
-
-
-def _instance() -> dg.DagsterInstance:
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral()

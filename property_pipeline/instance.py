@@ -89,3 +89,10 @@ class EnvironmentSelectedStorage(DagsterStorage):
                 "SQLite instance storage needs DAGSTER_HOME (or storage.custom.config.base_dir)"
             )
         return DagsterSqliteStorage.from_local(str(Path(base_dir)))
+
+
+def project_instance() -> dg.DagsterInstance:
+    """The instance in `$DAGSTER_HOME` (so the UI shows the runs), else a throwaway one."""
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()

@@ -7,6 +7,7 @@ qualifier, a tenure or a postcode means the same thing whichever portal it came 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -169,15 +170,22 @@ def normalise_tenure(label: str | None) -> str:
 
 
 def whole_pounds(value: Any) -> int | None:
-    """A price as whole pounds from a number or text like "£1,250,000" / "£200,000+"; else None."""
+    """A price as whole pounds from a number or text like "£1,250,000" / "£200,000+"; else None.
+
+    A page may say `1e309`, `NaN` or a price hundreds of digits long: no whole number of pounds,
+    so None rather than a crash.
+    """
     if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, int | float):
         return int(round(value))
     digits = re.search(r"\d[\d,]*(?:\.\d+)?", str(value))
     if digits is None:
         return None
-    return int(round(float(digits.group(0).replace(",", ""))))
+    amount = float(digits.group(0).replace(",", ""))
+    return int(round(amount)) if math.isfinite(amount) else None
 
 
 def dedupe_by_source_id(listings: list[NormalisedListing]) -> list[NormalisedListing]:

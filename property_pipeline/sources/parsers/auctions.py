@@ -27,6 +27,7 @@ from property_pipeline.sources.listing import (
     normalise_postcode,
     normalise_tenure,
     outcode_of,
+    whole_pounds,
 )
 from property_pipeline.sources.parsers.common import (
     UK_TIME,
@@ -39,7 +40,6 @@ from property_pipeline.sources.parsers.common import (
     listing_date,
     site_root,
     whole_number,
-    whole_pounds,
     with_query_value,
 )
 

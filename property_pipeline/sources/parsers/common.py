@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import math
 import re
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -19,8 +18,10 @@ from zoneinfo import ZoneInfo
 
 from parsel import Selector
 
-from property_pipeline.sources.listing import ParseError, normalise_price_qualifier
-from property_pipeline.sources.listing import whole_pounds as _listing_whole_pounds
+from property_pipeline.sources.listing import (
+    ParseError,
+    normalise_price_qualifier,
+)
 
 UK_TIME = ZoneInfo("Europe/London")
 
@@ -70,22 +71,6 @@ def whole_number(value: Any) -> int | None:
         digits = value.replace(",", "").strip()
         return int(digits) if re.fullmatch(r"\d+", digits) else None
     return None
-
-
-def whole_pounds(value: Any) -> int | None:
-    """`listing.whole_pounds`, with None for an infinite or NaN number.
-
-    A page's JSON may say `1e309` or `NaN`, which Python reads as floats that no int holds.
-    Known shortcoming: the fix belongs in `listing.whole_pounds`; the parsers use this one
-    until it moves there.
-    """
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    try:
-        return _listing_whole_pounds(value)
-    except (OverflowError, ValueError):
-        # Hundreds of digits in a price text make an infinite float on the way.
-        return None
 
 
 def coordinate(value: Any) -> float | None:

@@ -28,6 +28,7 @@ from property_pipeline.sources.listing import (
     normalise_postcode,
     normalise_tenure,
     outcode_of,
+    whole_pounds,
 )
 from property_pipeline.sources.parsers.common import (
     clean_text,
@@ -40,7 +41,6 @@ from property_pipeline.sources.parsers.common import (
     site_root,
     utc_timestamp,
     whole_number,
-    whole_pounds,
 )
 
 SOURCE = "rightmove"

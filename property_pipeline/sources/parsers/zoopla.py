@@ -22,6 +22,7 @@ from property_pipeline.sources.listing import (
     normalise_postcode,
     normalise_tenure,
     outcode_of,
+    whole_pounds,
 )
 from property_pipeline.sources.parsers.common import (
     UK_TIME,
@@ -38,7 +39,6 @@ from property_pipeline.sources.parsers.common import (
     site_root,
     utc_timestamp,
     whole_number,
-    whole_pounds,
     with_query_value,
 )
 
