@@ -301,7 +301,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.suite = args.suite or list(SUITES)
     if args.smoke:
-        args.repeat, args.sizes, args.days, args.daily_listings = 1, [2_000], 2, 3_000
+        args.repeat, args.sizes, args.days, args.daily_listings = 1, [2_000], 2, 600
     return args
 
 

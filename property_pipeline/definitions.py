@@ -1,5 +1,7 @@
 """The code location: every asset, job, schedule and resource of the pipeline."""
 
+import warnings
+
 import dagster as dg
 
 from property_pipeline.enrichment.assets import enriched
@@ -17,6 +19,7 @@ from property_pipeline.schedules import jobs, schedules
 from property_pipeline.scoring.assets import scored
 from property_pipeline.screening.assets import listing_features, screened
 from property_pipeline.sources.assets import raw_listings
+from property_pipeline.warehouse.checks import with_freshness
 
 ASSETS = [
     raw_listings,
@@ -36,12 +39,15 @@ DAILY_ASSET_NAMES = tuple(
     asset.key.to_user_string() for asset in ASSETS if asset is not weekly_stats
 )
 
-defs = dg.Definitions(
-    assets=ASSETS,
-    jobs=jobs,
-    schedules=schedules,
-    sensors=NOTIFY_SENSORS,
-    resources=build_resources(),
-    # Steps of one run go one at a time: every step writes the same single-writer DuckDB file.
-    executor=dg.in_process_executor,
-)
+# Mapping specs (to add freshness deadlines) is a preview API in Dagster 1.13.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.PreviewWarning)
+    defs = dg.Definitions(
+        assets=ASSETS,
+        jobs=jobs,
+        schedules=schedules,
+        sensors=NOTIFY_SENSORS,
+        resources=build_resources(),
+        # Steps of one run go one at a time: every step writes the same single-writer DuckDB file.
+        executor=dg.in_process_executor,
+    ).map_asset_specs(func=with_freshness)

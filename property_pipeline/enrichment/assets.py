@@ -30,6 +30,7 @@ from property_pipeline.ingest.assets import deduped_listings
 from property_pipeline.partitions import daily_partitions
 from property_pipeline.screening.assets import screened
 from property_pipeline.warehouse import store
+from property_pipeline.warehouse.checks import table_check_results, table_check_specs
 from property_pipeline.warehouse.materialize import WAREHOUSE_POOL, partition_date
 from property_pipeline.warehouse.resource import WarehouseResource
 
@@ -49,6 +50,7 @@ class EnrichmentConfig(dg.Config):
     deps=[screened, deduped_listings],
     pool=WAREHOUSE_POOL,
     kinds={"python", "duckdb", "openai"},
+    check_specs=table_check_specs("enriched", non_empty=False, unique=True),
 )
 def enriched(
     context: dg.AssetExecutionContext,
@@ -148,7 +150,8 @@ def enriched(
             **analysis.metadata(),
             "duration_seconds": round(seconds, 3),
             **{name: round(value, 3) for name, value in timings.items()},
-        }
+        },
+        check_results=table_check_results(context, warehouse, "enriched", day),
     )
 
 

@@ -54,6 +54,10 @@ MAX_REJECTED_SHARE = 0.5
 PROGRESS_INTERVAL_S = 1.0
 LOOPBACK_HOSTS = {"localhost"}
 REJECTS_TABLE = "__price_paid_rejects"
+# A busy or failing server, or a download cut short, is tried this many times in all.
+DOWNLOAD_ATTEMPTS = 3
+DOWNLOAD_BACKOFF_SECONDS = 2.0
+MAX_RETRY_AFTER_SECONDS = 60.0
 REJECT_SCANS_TABLE = "__price_paid_reject_scans"
 STAGED_TABLE = "__price_paid_staged"
 CHANGES_TABLE = "__price_paid_changes"
@@ -429,9 +433,39 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def download(url: str, path: Path) -> int:
-    """Stream `url` to `path` in chunks and return its size; a download that breaks off or
-    answers with an error raises PricePaidSourceError."""
+class _RetryableDownload(PricePaidSourceError):
+    """A failed download worth trying again: 429, 5xx, a timeout or a body cut short."""
+
+    def __init__(self, message: str, wait_seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.wait_seconds = wait_seconds
+
+
+def download(
+    url: str,
+    path: Path,
+    *,
+    attempts: int = DOWNLOAD_ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Stream `url` to `path` and return its size, trying up to `attempts` times when the server
+    is busy (429, honouring Retry-After up to a minute), failing (5xx) or the download breaks off;
+    the last failure, or any other, raises PricePaidSourceError naming the URL."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _download_once(url, path)
+        except _RetryableDownload as error:
+            if attempt == attempts:
+                raise PricePaidSourceError(f"{error} (after {attempts} attempts)") from error
+            wait = error.wait_seconds
+            if wait is None:
+                wait = DOWNLOAD_BACKOFF_SECONDS * 2 ** (attempt - 1)
+            log.warning("%s; attempt %d of %d, again in %.0fs", error, attempt, attempts, wait)
+            sleep(min(wait, MAX_RETRY_AFTER_SECONDS))
+    raise AssertionError("unreachable")
+
+
+def _download_once(url: str, path: Path) -> int:
     started = time.perf_counter()
     size = 0
     timeout = httpx.Timeout(30.0, connect=10.0)
@@ -444,9 +478,10 @@ def download(url: str, path: Path) -> int:
         ) as response:
             if response.status_code != 200:
                 first_line = response.read().decode(errors="replace").strip().split("\n")[0]
-                raise PricePaidSourceError(
-                    f"{url}: HTTP {response.status_code} ({first_line[:120]}); check the URL"
-                )
+                message = f"{url}: HTTP {response.status_code} ({first_line[:120]})"
+                if response.status_code == 429 or response.status_code >= 500:
+                    raise _RetryableDownload(message, _retry_after(response))
+                raise PricePaidSourceError(f"{message}; check the URL")
             with path.open("wb") as out:
                 for chunk in response.iter_bytes():
                     out.write(chunk)
@@ -456,12 +491,17 @@ def download(url: str, path: Path) -> int:
             f"{url}: cannot be reached ({error}); check the host and port (is the sandbox running?)"
         ) from error
     except httpx.HTTPError as error:
-        raise PricePaidSourceError(
+        raise _RetryableDownload(
             f"{url}: the download broke off after {size:,} bytes ({type(error).__name__});"
-            " nothing was loaded, try again"
+            " nothing was loaded"
         ) from error
     log.info("downloaded %.1f MB in %.1fs", size / 1e6, time.perf_counter() - started)
     return size
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after", "").strip()
+    return float(raw) if raw.isdigit() else None
 
 
 def _head(path: Path) -> bytes:

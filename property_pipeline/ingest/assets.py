@@ -14,6 +14,7 @@ from pydantic import Field
 
 from property_pipeline.partitions import daily_partitions
 from property_pipeline.sources.assets import raw_listings
+from property_pipeline.warehouse.checks import table_check_specs
 from property_pipeline.warehouse.materialize import (
     WAREHOUSE_POOL,
     materialize_model,
@@ -144,6 +145,7 @@ def property_links(
     deps=[raw_listings, listing_history, property_links],
     pool=WAREHOUSE_POOL,
     kinds={"sql", "duckdb"},
+    check_specs=table_check_specs("deduped_listings", non_empty=True, unique=True),
 )
 def deduped_listings(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -223,4 +225,6 @@ def _counts(warehouse: WarehouseResource, sql: str, day: dt.date) -> dict[str, i
 
 
 def _with_metadata(result: dg.MaterializeResult, extra: dict[str, Any]) -> dg.MaterializeResult:
-    return dg.MaterializeResult(metadata={**(result.metadata or {}), **extra})
+    return dg.MaterializeResult(
+        metadata={**(result.metadata or {}), **extra}, check_results=result.check_results
+    )

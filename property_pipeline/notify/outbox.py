@@ -9,9 +9,11 @@ permanent Slack error (bad token, unknown channel) leaves the message `failed` w
 logged as an error, until `requeue` is called. Without a token messages are written to the log
 and kept as `logged`.
 
-A crash between the Slack call and the `sent` mark leaves `sending`: once its claim is older than
-SENDING_LEASE the next delivery looks the message up in the channel's recent history by the key
-it carries in Slack message metadata, and only posts it if it is not there. What remains: the
+A crash between the Slack call and the `sent` mark leaves `sending`, and an answer that cannot be
+read (cut short, garbled, a timeout) leaves `unconfirmed`: once a `sending` claim is older than
+SENDING_LEASE, or an `unconfirmed` message's backoff is over, the next delivery looks the message
+up in the channel's recent history by the key it carries in Slack message metadata, and only
+posts it if it is not there. What remains: the
 look-up reads the newest HISTORY_LOOKUP_LIMIT messages of the channel (needs the channels:history
 scope; without it the message is posted again, with a warning), and a crash during a file upload
 (`uploading`) uploads the file again, since uploads carry no metadata.
@@ -63,7 +65,7 @@ TRANSIENT_ERRORS = {
     "request_timeout",
 }
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
-UNSENT = ("queued", "sending", "posted", "uploading")
+UNSENT = ("queued", "unconfirmed", "sending", "posted", "uploading")
 
 logger = logging.getLogger(__name__)
 
@@ -340,7 +342,7 @@ def _deliver_one(
     claimed_at = message["claimed_at"]
     if status in ("sending", "uploading") and claimed_at and now - claimed_at < SENDING_LEASE:
         return f"{key} is being sent by another delivery"
-    if status in ("queued", "posted") and message["next_attempt_at"] > now:
+    if status in ("queued", "unconfirmed", "posted") and message["next_attempt_at"] > now:
         return f"{key} waits until {message['next_attempt_at']:%Y-%m-%d %H:%M:%S} UTC"
 
     step = "uploading" if status in ("posted", "uploading") else "sending"
@@ -351,7 +353,8 @@ def _deliver_one(
     try:
         channel_id, ts = message["slack_channel"], message["slack_ts"]
         if step == "sending":
-            channel_id, ts = sender.post(message, recovering=status == "sending")
+            recovering = status in ("sending", "unconfirmed")
+            channel_id, ts = sender.post(message, recovering=recovering)
             if message["file_path"]:
                 with connect() as conn:
                     _record_post(conn, key, channel_id, ts, now)
@@ -428,7 +431,11 @@ def _record_failure(
     attempts = message["attempts"] + 1
     described = describe_error(error)
     retry_in = retry_delay(error, attempts)
-    back_to = "queued" if step == "sending" else "posted"
+    back_to = "posted"
+    if step == "sending":
+        # No readable answer (cut short, garbled, timed out): Slack may have posted it, so the
+        # next attempt looks for it in the channel before posting again.
+        back_to = "unconfirmed" if _may_have_posted(error) else "queued"
     with connect() as conn:
         conn.execute(
             """
@@ -457,6 +464,14 @@ def _record_failure(
     )
     report.deferred.append(key)
     return f"Slack unavailable: {described}"
+
+
+def _may_have_posted(error: Exception) -> bool:
+    """Whether a failed post may still have reached Slack: no readable answer came back."""
+    if not isinstance(error, SlackApiError):
+        return True
+    data = error.response.data
+    return not isinstance(data, dict) or "ok" not in data
 
 
 def describe_error(error: Exception) -> str:

@@ -10,6 +10,7 @@ from property_pipeline.partitions import daily_partitions
 from property_pipeline.screening.features import write_listing_features
 from property_pipeline.screening.taxonomy import RED_FLAG_CODES, RED_FLAGS
 from property_pipeline.sources.listing import PROPERTY_TYPES, TENURES
+from property_pipeline.warehouse.checks import table_check_results, table_check_specs
 from property_pipeline.warehouse.materialize import (
     WAREHOUSE_POOL,
     materialize_model,
@@ -68,6 +69,7 @@ def _known(key: str, values: list[str], allowed: tuple[str, ...]) -> list[str]:
     deps=[deduped_listings],
     pool=WAREHOUSE_POOL,
     kinds={"python", "duckdb"},
+    check_specs=table_check_specs("listing_features", non_empty=True, unique=True),
 )
 def listing_features(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -98,7 +100,8 @@ def listing_features(
             "listings_extracted": written.extracted,
             "listings_from_cache": written.from_cache,
             "listings_with_red_flags": written.with_red_flags,
-        }
+        },
+        check_results=table_check_results(context, warehouse, "listing_features", day),
     )
 
 
@@ -108,6 +111,7 @@ def listing_features(
     deps=[deduped_listings, listing_features],
     pool=WAREHOUSE_POOL,
     kinds={"sql", "duckdb"},
+    check_specs=table_check_specs("screened", non_empty=True, unique=True),
 )
 def screened(
     context: dg.AssetExecutionContext, config: ScreeningConfig, warehouse: WarehouseResource

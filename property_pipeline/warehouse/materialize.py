@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from property_pipeline.warehouse.checks import table_check_results
 from property_pipeline.warehouse.resource import WarehouseResource
 from property_pipeline.warehouse.store import PartitionWrite
 
@@ -36,7 +37,13 @@ def materialize_model(
 
     write = warehouse.run_model(asset, day, params)
 
-    return _report(context, write, time.perf_counter() - started, {"sql_model": asset})
+    return _report(
+        context,
+        write,
+        time.perf_counter() - started,
+        {"sql_model": asset},
+        table_check_results(context, warehouse, asset, day),
+    )
 
 
 def materialize_frame(
@@ -54,8 +61,13 @@ def materialize_frame(
 
     write = warehouse.replace_partition_from_frame(asset, day, frame, keep_stored_for_sources)
 
+    shared_checks = table_check_results(context, warehouse, asset, day)
     return _report(
-        context, write, time.perf_counter() - started, extra_metadata or {}, check_results
+        context,
+        write,
+        time.perf_counter() - started,
+        extra_metadata or {},
+        [*check_results, *shared_checks],
     )
 
 

@@ -338,14 +338,42 @@ def test_a_download_broken_off_mid_way_leaves_the_table_intact(
 ) -> None:
     load_price_paid(conn, shared_fixtures / COMPLETE_2015)
     before = stored(conn)
-    add_fault(sandbox, upstream="landregistry", kind="truncate", count=1, keep_bytes=5000)
+    add_fault(sandbox, upstream="landregistry", kind="truncate", count=3, keep_bytes=5000)
     try:
-        with pytest.raises(PricePaidSourceError, match="broke off after 5,000 bytes"):
+        with pytest.raises(PricePaidSourceError, match=r"broke off after 5,000 bytes.*3 attempts"):
             load_price_paid(conn, f"{sandbox.url('landregistry')}/pp-complete.csv")
     finally:
         sandbox.context.reset()
 
     assert stored(conn) == before
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "truncate", "keep_bytes": 5000},
+        {"kind": "rate_limit", "retry_after": 1},
+        {"kind": "server_error"},
+        {"kind": "timeout", "duration_ms": 100},
+    ],
+    ids=lambda fault: fault["kind"],
+)
+def test_a_busy_or_failing_server_is_tried_again_and_the_file_loads(
+    conn: duckdb.DuckDBPyConnection,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: dict,
+) -> None:
+    monkeypatch.setattr("property_pipeline.enrichment.price_paid.DOWNLOAD_BACKOFF_SECONDS", 0.01)
+    url = f"{sandbox.url('landregistry')}/pp-complete.csv"
+    add_fault(sandbox, upstream="landregistry", count=1, **fault)
+    try:
+        retried = load_price_paid(conn, url)
+    finally:
+        sandbox.context.reset()
+
+    assert retried.rejected == 0 and retried.inserted > 0
+    assert conn.execute("select count(*) from price_paid").fetchone()[0] == retried.inserted
 
 
 def test_a_missing_sandbox_file_says_which_status_came_back(

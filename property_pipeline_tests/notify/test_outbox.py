@@ -215,3 +215,20 @@ def hold_lock(database: str) -> subprocess.Popen:
     holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
     return holder
+
+
+def test_an_answer_cut_short_is_checked_in_the_channel_and_never_posted_twice(
+    warehouse: WarehouseResource, notifier: SlackNotifier, sandbox: SandboxServer
+) -> None:
+    queue(warehouse, "m1", "m2")
+    # Slack posts the message, but its answer is cut off on the way back.
+    add_slack_fault(sandbox, "truncate", count=1)
+
+    cut_short = outbox.deliver(warehouse, notifier, now=NOW)
+    stored = rows(warehouse)["m1"]
+    later = outbox.deliver(warehouse, notifier, now=NOW + dt.timedelta(hours=2))
+
+    assert cut_short.sent == [] and cut_short.deferred == ["m1"]
+    assert stored["status"] == "unconfirmed" and stored["last_error"]
+    assert later.sent == ["m1", "m2"]
+    assert [m["text"] for m in posted(sandbox)] == ["message m1", "message m2"]
