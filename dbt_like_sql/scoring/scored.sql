@@ -9,8 +9,10 @@
 -- property by its latest score; ranks stored on earlier partitions are not rewritten.
 -- Known shortcomings: flats' sum-of-parts values come from flats' asking prices in the outcode
 -- (less asking_to_sold), not from Land Registry sales, until price_paid is wired in here; and
--- the model is not yet fast enough for issue 9 (about 27 s for 100,000 analysed listings on 2
--- shared cores, most of it the per-row text: format() calls, the JSON breakdown, the lambdas).
+-- the model is not yet fast enough for issue 9: about 30 s and 5 GB for 1,000,000 analysed
+-- listings on 2 shared cores (bench/scoring.py), half of it writing each row's text (the JSON
+-- breakdown with its format() evidence, reasons, recommendation), which DuckDB does at a few
+-- microseconds a row whatever the expression; the rest is the joins, tax lambdas and regexes.
 
 with places as (
     select unnest($places, recursive := true)
@@ -118,14 +120,7 @@ facts as (
         listing.agent,
         listing.days_on_market,
         listing.price_cut_pct,
-        listing.listing_status,
-        concat_ws(
-            ' ',
-            listing.title,
-            listing.summary,
-            listing.description,
-            array_to_string(listing.key_features, ' ')
-        ) as listing_text
+        listing.listing_status
     from analysed
     left join todays_listings as listing
         on listing.listing_key = analysed.listing_key
@@ -135,6 +130,26 @@ facts as (
     left join {{ ref('listing_features') }} as features
         on features.partition_date = $partition_date
         and features.listing_key = analysed.listing_key
+),
+
+-- Each listing's words apart from its numbers, so the long text is not carried through every
+-- later step (nor stored where DuckDB materialises one); only the stated rent reads it.
+listing_texts as (
+    select
+        analysed.listing_key,
+        concat_ws(
+            ' ',
+            listing.title,
+            listing.summary,
+            listing.description,
+            array_to_string(listing.key_features, ' ')
+        ) as listing_text
+    from analysed
+    -- Read straight from the table: through todays_listings, DuckDB would hold every text in
+    -- memory while it materialises that CTE for its other readers.
+    join {{ ref('deduped_listings') }} as listing
+        on listing.partition_date = $partition_date
+        and listing.listing_key = analysed.listing_key
 ),
 
 located as (
@@ -306,7 +321,7 @@ stated_rent as (
             $rent_pattern,
             ['amount', 'thousands', 'period']
         ) as found
-    from shaped
+    from listing_texts
     where listing_text like '%£%'
 ),
 
@@ -699,19 +714,80 @@ final_scores as (
     from capped
 ),
 
+-- Each property scored before today once: its latest day, and on that day its best listing
+-- (ties by key), all three values from that one row so reruns rank the same.
+earlier_properties as (
+    select
+        property_key,
+        arg_max(
+            {'listing_key': listing_key, 'score': score, 'discount_to_value': discount_to_value},
+            (partition_date, score, listing_key)
+        ) as latest
+    from {{ ref('scored') }}
+    where partition_date < $partition_date
+    group by property_key
+),
+
+ranking_pool as (
+    select
+        listing_key,
+        score,
+        discount_to_value,
+        true as is_today
+    from final_scores
+    union all
+    select
+        latest.listing_key,
+        latest.score,
+        latest.discount_to_value,
+        false as is_today
+    from earlier_properties
+    where property_key not in (select property_key from final_scores)
+),
+
+-- Both ranks over these narrow rows: a window over the wide scored rows would sort them all.
+ranked as (
+    select
+        listing_key,
+        row_number() over (
+            partition by is_today
+            order by score desc, discount_to_value desc nulls last, listing_key
+        ) as rank_in_partition,
+        row_number() over (
+            order by score desc, discount_to_value desc nulls last, listing_key
+        ) as rank_overall
+    from ranking_pool
+    qualify is_today
+),
+
+-- Ranks and links joined before the text is written, so no join has to hold the text.
+ranked_scores as (
+    select
+        final_scores.*,
+        coalesce(property_urls.urls, []::varchar[]) as urls,
+        ranked.rank_in_partition,
+        ranked.rank_overall
+    from final_scores
+    left join property_urls
+        on property_urls.property_key = final_scores.property_key
+    left join ranked
+        on ranked.listing_key = final_scores.listing_key
+),
+
 explained as (
     select
         *,
-        json_object(
-            'components', json_array(
-                json_object(
-                    'component', 'discount',
-                    'weight', $w_discount,
-                    'effective_weight', round(100.0 * $w_discount / available_weight
+        -- One struct serialised once: nested JSON calls re-parse every inner object.
+        to_json({
+            'components': [
+                {
+                    'component': 'discount',
+                    'weight': $w_discount,
+                    'effective_weight': round(100.0 * $w_discount / available_weight
                         * (s_discount is not null)::int, 4),
-                    'sub_score', round(s_discount, 4),
-                    'points', p_discount,
-                    'evidence', case
+                    'sub_score': round(s_discount, 4),
+                    'points': p_discount,
+                    'evidence': case
                         when value_for_discount is null
                             then 'no value estimate: weight shared out'
                         else format(
@@ -723,15 +799,15 @@ explained as (
                             case when discount_to_value >= 0 then 'below' else 'above' end
                         )
                     end
-                ),
-                json_object(
-                    'component', 'yield',
-                    'weight', $w_yield,
-                    'effective_weight', round(100.0 * $w_yield / available_weight
+                },
+                {
+                    'component': 'yield',
+                    'weight': $w_yield,
+                    'effective_weight': round(100.0 * $w_yield / available_weight
                         * (s_yield is not null)::int, 4),
-                    'sub_score', round(s_yield, 4),
-                    'points', p_yield,
-                    'evidence', case
+                    'sub_score': round(s_yield, 4),
+                    'points': p_yield,
+                    'evidence': case
                         when s_yield is null then 'no rent or local yield: weight shared out'
                         else format(
                             'rent £{:,} a year ({}): {:.1f}% gross against {:.1f}% {}',
@@ -743,15 +819,15 @@ explained as (
                                 then 'in ' || outcode else 'in the region' end
                         )
                     end
-                ),
-                json_object(
-                    'component', 'value_add',
-                    'weight', $w_value_add,
-                    'effective_weight', round(100.0 * $w_value_add / available_weight
+                },
+                {
+                    'component': 'value_add',
+                    'weight': $w_value_add,
+                    'effective_weight': round(100.0 * $w_value_add / available_weight
                         * (s_value_add is not null)::int, 4),
-                    'sub_score', round(s_value_add, 4),
-                    'points', p_value_add,
-                    'evidence', case
+                    'sub_score': round(s_value_add, 4),
+                    'points': p_value_add,
+                    'evidence': case
                         when s_value_add is null then 'no value estimate: weight shared out'
                         else format(
                             'value after works ({} scope) £{:,} against all-in cost £{:,}',
@@ -760,42 +836,42 @@ explained as (
                             all_in_cost
                         )
                     end
-                ),
-                json_object(
-                    'component', 'motivation',
-                    'weight', $w_motivation,
-                    'effective_weight', round(100.0 * $w_motivation / available_weight, 4),
-                    'sub_score', round(s_motivation, 4),
-                    'points', p_motivation,
-                    'evidence', format(
+                },
+                {
+                    'component': 'motivation',
+                    'weight': $w_motivation,
+                    'effective_weight': round(100.0 * $w_motivation / available_weight, 4),
+                    'sub_score': round(s_motivation, 4),
+                    'points': p_motivation,
+                    'evidence': format(
                         '{} days on market, price cut {:.0f}%, status {}, signals: {}',
                         coalesce(days_on_market, 0),
                         100 * coalesce(price_cut_pct, 0),
                         coalesce(listing_status, 'unknown'),
                         coalesce(nullif(array_to_string(signals, ', '), ''), 'none')
                     )
-                ),
-                json_object(
-                    'component', 'strategy',
-                    'weight', $w_strategy,
-                    'effective_weight', round(100.0 * $w_strategy / available_weight, 4),
-                    'sub_score', round(s_strategy, 4),
-                    'points', p_strategy,
-                    'evidence', format(
+                },
+                {
+                    'component': 'strategy',
+                    'weight': $w_strategy,
+                    'effective_weight': round(100.0 * $w_strategy / available_weight, 4),
+                    'sub_score': round(s_strategy, 4),
+                    'points': p_strategy,
+                    'evidence': format(
                         '{} unit(s), {}, {} tax treatment',
                         unit_count,
                         replace(tenure, '_', ' '),
                         replace(coalesce(tax_regime, 'unknown'), '_', ' ')
                     )
-                ),
-                json_object(
-                    'component', 'location',
-                    'weight', $w_location,
-                    'effective_weight', round(100.0 * $w_location / available_weight
+                },
+                {
+                    'component': 'location',
+                    'weight': $w_location,
+                    'effective_weight': round(100.0 * $w_location / available_weight
                         * (s_location is not null)::int, 4),
-                    'sub_score', round(s_location, 4),
-                    'points', p_location,
-                    'evidence', case
+                    'sub_score': round(s_location, 4),
+                    'points': p_location,
+                    'evidence': case
                         when s_location is null
                             then 'too few listings in ' || coalesce(outcode, 'the outcode')
                                 || ': weight shared out'
@@ -806,23 +882,23 @@ explained as (
                             100 * yield_percentile
                         )
                     end
-                )
-            ),
-            'penalties', json_array(
-                json_object('penalty', 'major red flags', 'flags', major_flags, 'points', p_major),
-                json_object('penalty', 'minor red flags', 'flags', minor_flags, 'points', p_minor)
-            ),
-            'clamp', (within_range - after_penalties)::decimal(8, 2),
-            'caps', json_array(
-                json_object(
-                    'cap', cap_value,
-                    'reasons', killer_caps || thin_caps,
-                    'points', (after_caps - within_range)::decimal(8, 2)
-                )
-            ),
-            'rounding', (score - after_caps)::decimal(8, 2),
-            'score', score
-        )::varchar as score_breakdown,
+                }
+            ],
+            'penalties': [
+                {'penalty': 'major red flags', 'flags': major_flags, 'points': p_major},
+                {'penalty': 'minor red flags', 'flags': minor_flags, 'points': p_minor}
+            ],
+            'clamp': (within_range - after_penalties)::decimal(8, 2),
+            'caps': [
+                {
+                    'cap': cap_value,
+                    'reasons': killer_caps || thin_caps,
+                    'points': (after_caps - within_range)::decimal(8, 2)
+                }
+            ],
+            'rounding': (score - after_caps)::decimal(8, 2),
+            'score': score
+        })::varchar as score_breakdown,
         list_transform(
             list_filter(
                 list_reverse_sort([
@@ -848,7 +924,7 @@ explained as (
             ),
             lambda r: r.phrase
         ) as positive_reasons
-    from final_scores
+    from ranked_scores
 ),
 
 worded as (
@@ -1003,60 +1079,14 @@ todays_scores as (
         value_after_works,
         value_added,
         return_on_cash,
-        len(thin_caps) > 0 as needs_review
+        len(thin_caps) > 0 as needs_review,
+        urls,
+        rank_in_partition,
+        rank_overall
     from worded
-),
-
-earlier_properties as (
-    select
-        property_key,
-        arg_max(listing_key, partition_date) as listing_key,
-        arg_max(score, partition_date) as score,
-        arg_max(discount_to_value, partition_date) as discount_to_value
-    from {{ ref('scored') }}
-    where partition_date < $partition_date
-    group by property_key
-),
-
-ranking_pool as (
-    select
-        listing_key,
-        score,
-        discount_to_value,
-        true as is_today
-    from todays_scores
-    union all
-    select
-        listing_key,
-        score,
-        discount_to_value,
-        false as is_today
-    from earlier_properties
-    where property_key not in (select property_key from todays_scores)
-),
-
-ranked as (
-    select
-        listing_key,
-        row_number() over (
-            order by score desc, discount_to_value desc nulls last, listing_key
-        ) as rank_overall
-    from ranking_pool
-    qualify is_today
 )
 
 select
-    todays_scores.*,
-    coalesce(property_urls.urls, []::varchar[]) as urls,
-    row_number() over (
-        order by todays_scores.score desc,
-            todays_scores.discount_to_value desc nulls last,
-            todays_scores.listing_key
-    ) as rank_in_partition,
-    ranked.rank_overall,
+    *,
     current_localtimestamp() as scored_at
 from todays_scores
-left join property_urls
-    on property_urls.property_key = todays_scores.property_key
-left join ranked
-    on ranked.listing_key = todays_scores.listing_key

@@ -97,7 +97,6 @@ def event_log_entries_containing(home: Path, needles: list[str]) -> list[str]:
     return found
 
 
-@pytest.mark.slow
 def test_a_full_day_with_marker_secrets_leaks_none_of_them(
     dagster_home: Path, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
