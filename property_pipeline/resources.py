@@ -59,6 +59,7 @@ def _epc(mode: str, sandbox: str) -> EpcResource:
             base_url=client_url(sandbox, "epc"),
             token=_secret(settings.EPC_TOKEN_ENV) or SANDBOX_EPC_TOKEN,
             requests_per_second=SANDBOX_REQUESTS_PER_SECOND,
+            concurrency=8,
         )
     if mode == "live":
         configured_url = settings.env_value(settings.EPC_URL_ENV)

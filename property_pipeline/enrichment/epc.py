@@ -23,8 +23,10 @@ import datetime as dt
 import ipaddress
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -127,6 +129,9 @@ class EpcResource(dg.ConfigurableResource):
         default=2.0, description="pace; the register allows 6000 requests per 5 minutes"
     )
     page_size: int = Field(default=MAX_PAGE_SIZE, description="search rows per page, 1-5000")
+    concurrency: int = Field(
+        default=4, ge=1, le=32, description="requests in flight at once, within the pace"
+    )
     match_threshold: float = Field(
         default=MATCH_THRESHOLD, description="lowest address-match confidence accepted"
     )
@@ -207,6 +212,8 @@ class EpcClient:
         self._sleep = sleep
         self._clock = clock
         self._next_slot = 0.0
+        # Requests go out from several threads (EpcResource.concurrency); the pace is shared.
+        self._pace_lock = threading.Lock()
 
     def __enter__(self) -> EpcClient:
         return self
@@ -268,7 +275,6 @@ class EpcClient:
         attempts = self.settings.retries + 1
         for attempt in range(1, attempts + 1):
             self._wait_turn()
-            self.requests += 1
             asked: float | None = None
             try:
                 response = self.client.get(url)
@@ -322,12 +328,14 @@ class EpcClient:
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     def _wait_turn(self) -> None:
-        """Keep to `requests_per_second` across every request of this client."""
-        now = self._clock()
-        wait = self._next_slot - now
-        if wait > 0:
-            self._sleep(wait)
-        self._next_slot = max(now, self._next_slot) + 1.0 / self.settings.requests_per_second
+        """Keep to `requests_per_second` across every request of this client, in any thread."""
+        with self._pace_lock:
+            now = self._clock()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + 1.0 / self.settings.requests_per_second
+            self.requests += 1
+        if slot > now:
+            self._sleep(slot - now)
 
     def _retry_wait(self, attempt: int, asked: float | None) -> float:
         if asked is not None:
@@ -561,20 +569,45 @@ class _Searched:
 def _search_stale(
     client: EpcClient, conn: duckdb.DuckDBPyConnection, postcodes: Sequence[str], today: dt.date
 ) -> _Searched:
-    """Search each postcode and store the answer; a failure is recorded, not raised."""
+    """Search each postcode and store the answer; a failure is recorded, not raised.
+
+    Searches run `concurrency` at a time; answers are stored from this thread as they come.
+    """
     searched = _Searched()
-    for postcode in postcodes:
+    for postcode, outcome in _in_parallel(client, client.search_postcode, postcodes):
+        if isinstance(outcome, EpcLookupError):
+            searched.errors[postcode] = str(outcome)
+            epc_cache.record_failure(conn, postcode, str(outcome), dt.datetime.now())
+            continue
+        epc_cache.store_search(conn, postcode, outcome, today, dt.datetime.now())
+        searched.count += 1
+    return searched
+
+
+def _in_parallel(
+    client: EpcClient, fetch: Callable[..., Any], jobs: Sequence[Any]
+) -> Iterator[tuple[Any, Any]]:
+    """(job, result or EpcLookupError) for each job, fetched `concurrency` at a time, in order.
+
+    A refused token stops everything: it is raised, and the jobs not started are dropped.
+    """
+
+    def attempt(job: Any) -> Any:
         try:
-            rows = client.search_postcode(postcode)
+            return fetch(*job) if isinstance(job, tuple) else fetch(job)
         except EpcAuthError:
             raise
         except EpcLookupError as error:
-            searched.errors[postcode] = str(error)
-            epc_cache.record_failure(conn, postcode, str(error), dt.datetime.now())
-            continue
-        epc_cache.store_search(conn, postcode, rows, today, dt.datetime.now())
-        searched.count += 1
-    return searched
+            return error
+
+    with ThreadPoolExecutor(max_workers=client.settings.concurrency) as pool:
+        futures = [pool.submit(attempt, job) for job in jobs]
+        try:
+            for job, future in zip(jobs, futures, strict=True):
+                yield job, future.result()
+        finally:
+            for future in futures:
+                future.cancel()
 
 
 def _candidates(certificates: pd.DataFrame) -> dict[str, list[Candidate]]:
@@ -643,15 +676,11 @@ def _fetch_details(
 ) -> dict[str, str]:
     """Fetch and store each wanted certificate; the errors by certificate number."""
     errors: dict[str, str] = {}
-    for number, postcode in wanted:
-        try:
-            document = client.certificate(number, postcode)
-        except EpcAuthError:
-            raise
-        except EpcLookupError as error:
-            errors[number] = str(error)
+    for (number, _postcode), outcome in _in_parallel(client, client.certificate, list(wanted)):
+        if isinstance(outcome, EpcLookupError):
+            errors[number] = str(outcome)
             continue
-        epc_cache.store_details(conn, number, certificate_details(document), dt.datetime.now())
+        epc_cache.store_details(conn, number, certificate_details(outcome), dt.datetime.now())
     return errors
 
 

@@ -89,8 +89,10 @@ def conn() -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def settings(server: SandboxServer, **changes: Any) -> EpcResource:
-    """The sandbox register, asked fast and retried quickly."""
+    """The sandbox register, asked fast and retried quickly, one request at a time so each
+    fault lands on a known request."""
     base: dict[str, Any] = {
+        "concurrency": 1,
         "base_url": server.url("epc"),
         "token": TOKEN,
         "requests_per_second": 1000.0,
@@ -178,6 +180,18 @@ def test_search_pages_and_certificates_give_each_listing_its_latest_epc(server, 
         "select postcode, count(*) from epc_certificates group by 1 order by 1"
     ).fetchall()
     assert cached == [("RM6 4FD", 7), ("RM6 4FE", 2)]
+
+
+def test_requests_in_parallel_give_the_same_matches_as_one_at_a_time(
+    server, conn, tmp_path
+) -> None:
+    one_at_a_time = lookup(server, conn)
+    with duckdb.connect(str(tmp_path / "parallel.duckdb")) as parallel_conn:
+        store.create_schema(parallel_conn)
+        four_at_once = lookup(server, parallel_conn, concurrency=4)
+
+    assert four_at_once.matches.equals(one_at_a_time.matches)
+    assert (four_at_once.looked_up, four_at_once.requests) == (3, 8)
 
 
 def test_a_postcode_is_served_from_the_cache_within_cache_days_and_searched_again_after(
