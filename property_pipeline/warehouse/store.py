@@ -172,7 +172,7 @@ def replace_partitions(
     any partition is deleted, so a query may read the tables being replaced.
     """
     for name, frame in (frames or {}).items():
-        conn.register(name, frame)
+        register_frame(conn, name, frame)
     conn.execute("begin transaction")
     try:
         staged = []
@@ -214,6 +214,17 @@ def replace_partitions(
     return writes
 
 
+def register_frame(conn: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
+    """Make `frame` readable as `name`, its column types read from every row.
+
+    DuckDB guesses the type of a pandas object column from a sample of rows; a column empty in
+    the sample (the text the AI step wrote for 20 listings out of 5,000) would be typed NULL and
+    its values refused.
+    """
+    conn.execute(f"set pandas_analyze_sample = {max(len(frame), 1000)}")
+    conn.register(name, frame)
+
+
 def _params_used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
     """The named parameters a query mentions: DuckDB refuses values it has no place for."""
     return {name: value for name, value in params.items() if f"${name}" in sql}
@@ -233,7 +244,7 @@ def replace_partition_from_frame(
     does not hold are kept: a source that failed today must not wipe what it gave earlier.
     """
     view = f"__frame_for_{table}"
-    conn.register(view, frame)
+    register_frame(conn, view, frame)
     query = f"select * from {view}"
     params: dict[str, Any] = {}
     if keep_stored_for_sources:
