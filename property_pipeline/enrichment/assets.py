@@ -35,6 +35,7 @@ from property_pipeline.warehouse.materialize import WAREHOUSE_POOL, partition_da
 from property_pipeline.warehouse.resource import WarehouseResource
 
 ANALYSED = "analysed"
+LOOKUPS_SUCCEEDED = "lookups_succeeded"
 PENDING = "pending_enrichment"
 
 
@@ -50,7 +51,15 @@ class EnrichmentConfig(dg.Config):
     deps=[screened, deduped_listings],
     pool=WAREHOUSE_POOL,
     kinds={"python", "duckdb", "openai"},
-    check_specs=table_check_specs("enriched", non_empty=False, unique=True),
+    check_specs=[
+        *table_check_specs("enriched", non_empty=False, unique=True),
+        dg.AssetCheckSpec(
+            LOOKUPS_SUCCEEDED,
+            asset="enriched",
+            description="Every EPC look-up and model reading of the run succeeded; a failed one "
+            "leaves its listing pending, to be retried by the next run.",
+        ),
+    ],
 )
 def enriched(
     context: dg.AssetExecutionContext,
@@ -151,7 +160,26 @@ def enriched(
             "duration_seconds": round(seconds, 3),
             **{name: round(value, 3) for name, value in timings.items()},
         },
-        check_results=table_check_results(context, warehouse, "enriched", day),
+        check_results=[
+            *table_check_results(context, warehouse, "enriched", day),
+            lookups_check(fresh),
+        ],
+    )
+
+
+def lookups_check(fresh: pd.DataFrame) -> dg.AssetCheckResult:
+    """A warning naming the listings whose look-up failed this run, so the failure is alerted
+    (the asset-check sensor posts it) rather than only counted."""
+    failed = fresh[fresh["last_error"].notna()]
+    examples = [f"- `{row.listing_key}`: {row.last_error}" for row in failed.head(5).itertuples()]
+    return dg.AssetCheckResult(
+        check_name=LOOKUPS_SUCCEEDED,
+        passed=failed.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "failed_listings": len(failed),
+            "first_errors": dg.MetadataValue.md("\n".join(examples) or "none"),
+        },
     )
 
 

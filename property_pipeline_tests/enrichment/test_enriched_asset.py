@@ -78,12 +78,14 @@ def test_a_failed_epc_lookup_leaves_listings_pending_with_the_error_until_a_run_
     resources = resources_with_epc(warehouse, sandbox)
     add_fault(sandbox, upstream="epc", kind="server_error")
     try:
-        failed_run = run_metadata(materialize_enriched(resources))
+        failed_result = materialize_enriched(resources)
     finally:
         sandbox.context.reset()
+    failed_run = run_metadata(failed_result)
     after_failure = enriched_rows(warehouse)
 
-    retried_run = run_metadata(materialize_enriched(resources))
+    retried_result = materialize_enriched(resources)
+    retried_run = run_metadata(retried_result)
     after_retry = enriched_rows(warehouse)
 
     pending = len(after_failure)
@@ -93,10 +95,18 @@ def test_a_failed_epc_lookup_leaves_listings_pending_with_the_error_until_a_run_
     assert all("/epc/api/domestic/search" in row["last_error"] for row in after_failure)
     assert (failed_run["failed"], failed_run["still_pending"]) == (pending, pending)
     assert failed_run["analysed_this_run"] == 0
+    (warning,) = [
+        check
+        for check in failed_result.get_asset_check_evaluations()
+        if check.check_name == "lookups_succeeded"
+    ]
+    assert (warning.passed, warning.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert warning.metadata["failed_listings"].value == pending
 
     assert {row["status"] for row in after_retry} == {"analysed"}
     assert all(row["last_error"] is None and row["attempts"] == 1 for row in after_retry)
     assert (retried_run["analysed_this_run"], retried_run["still_pending"]) == (pending, 0)
+    assert all(check.passed for check in retried_result.get_asset_check_evaluations())
 
 
 def test_comparables_value_a_listing_and_are_kept_beside_it(warehouse) -> None:
