@@ -134,8 +134,8 @@ def test_markdown_digest_escapes_markup_and_links_every_listing() -> None:
         "1\\. **3 bed terrace a**: score 80, £250,000, value £312,500 (20\\.0% below)" in markdown
     )
     assert (
-        "[Rightmove](<https://www.rightmove.co.uk/properties/a>), [Zoopla](<https://www.zoopla.co.uk/for-sale/details/a/>)"
-        in markdown
+        "[Rightmove](<https://www.rightmove.co.uk/properties/a>), "
+        "[Zoopla](<https://www.zoopla.co.uk/for-sale/details/a/>)" in markdown
     )
     assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in markdown
     assert "\\*bold\\*" in markdown

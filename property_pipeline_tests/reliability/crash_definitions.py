@@ -63,7 +63,8 @@ class PausingWarehouseResource(WarehouseResource):
             if not self.pause_table:
                 yield conn
                 return
-            yield _PausingConnection(conn, self.pause_table, Path(self.pause_marker))  # type: ignore[misc]
+            pausing = _PausingConnection(conn, self.pause_table, Path(self.pause_marker))
+            yield pausing  # type: ignore[misc]
 
 
 def _resources() -> dict[str, object]:
