@@ -68,17 +68,35 @@ def run_backfill(
     return results
 
 
-def _run_day(day: dt.date, resources: dict[str, object], instance: dg.DagsterInstance) -> DayResult:
-    started = time.perf_counter()
-    run = dg.materialize(
+def materialize_day(
+    day: dt.date,
+    resources: dict[str, object],
+    instance: dg.DagsterInstance,
+    run_config: dg.RunConfig,
+    tags: dict[str, str] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """Every daily asset for `day` in this process, upstream first, recorded in `instance`; a
+    failed step is reported in the result (and its log), not raised."""
+    return dg.materialize(
         list(defs.assets or []),
         selection=list(DAILY_ASSET_NAMES),
         partition_key=day.isoformat(),
         resources=resources,
         instance=instance,
-        run_config=dg.RunConfig(loggers=QUIET_LOGGING),
-        tags={"property_pipeline/backfill": "cli"},
+        run_config=run_config,
+        tags=tags,
         raise_on_error=False,
+    )
+
+
+def _run_day(day: dt.date, resources: dict[str, object], instance: dg.DagsterInstance) -> DayResult:
+    started = time.perf_counter()
+    run = materialize_day(
+        day,
+        resources,
+        instance,
+        dg.RunConfig(loggers=QUIET_LOGGING),
+        tags={"property_pipeline/backfill": "cli"},
     )
     counts = {
         event.asset_key.to_user_string(): int(

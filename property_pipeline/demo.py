@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 
 from property_pipeline import settings
+from property_pipeline.backfill import materialize_day
 from property_pipeline.definitions import DAILY_ASSET_NAMES, defs
 from property_pipeline.enrichment.assets import EnrichmentConfig
 from property_pipeline.enrichment.price_paid import load_price_paid
@@ -133,16 +134,14 @@ def _materialize_demo(
 ) -> DemoReport:
     assets = list(defs.assets or [])
     with project_instance() as instance:
-        daily = dg.materialize(
-            assets,
-            selection=list(DAILY_ASSET_NAMES),
-            partition_key=day.isoformat(),
-            resources=resources,
-            run_config=dg.RunConfig(
+        daily = materialize_day(
+            day,
+            resources,
+            instance,
+            dg.RunConfig(
                 ops={"enriched": EnrichmentConfig(batch_size=DEMO_ENRICH_BATCH_SIZE)},
                 loggers=PROGRESS_LOGGING,
             ),
-            instance=instance,
         )
         weekly = dg.materialize(
             assets,

@@ -113,13 +113,3 @@ def env_value(name: str) -> str | None:
 def openai_model() -> str:
     """The model the AI reading uses (`$PROPERTY_PIPELINE_OPENAI_MODEL`, default gpt-4o-mini)."""
     return env_value(OPENAI_MODEL_ENV) or DEFAULT_OPENAI_MODEL
-
-
-def ui_url() -> str:
-    """Where people open the Dagster UI, for links in alerts (`$PROPERTY_PIPELINE_UI_URL`)."""
-    return (env_value(UI_URL_ENV) or DEFAULT_UI_URL).rstrip("/")
-
-
-def data_dir() -> Path:
-    """The folder beside the warehouse file where digests, reports and backups are written."""
-    return warehouse_path().parent

@@ -35,6 +35,7 @@ import duckdb
 import openai
 import pandas as pd
 
+from property_pipeline import settings
 from property_pipeline.enrichment import analysis_cache
 from property_pipeline.enrichment.analysis_input import (
     REDACTION_MARK,
@@ -60,10 +61,10 @@ MAX_UNIT_ROWS = 20
 MAX_BEDROOMS = 50
 MAX_UNITS_PER_ROW = 1_000
 
-DEFAULT_MODEL = "gpt-4o-mini"
-API_KEY_ENV = "OPENAI_API_KEY"
-BASE_URL_ENV = "OPENAI_BASE_URL"
-MODEL_ENV = "PROPERTY_PIPELINE_OPENAI_MODEL"
+DEFAULT_MODEL = settings.DEFAULT_OPENAI_MODEL
+API_KEY_ENV = settings.OPENAI_KEY_ENV
+BASE_URL_ENV = settings.OPENAI_URL_ENV
+MODEL_ENV = settings.OPENAI_MODEL_ENV
 PRICE_INPUT_ENV = "PROPERTY_PIPELINE_OPENAI_PRICE_INPUT"
 PRICE_OUTPUT_ENV = "PROPERTY_PIPELINE_OPENAI_PRICE_OUTPUT"
 

@@ -82,6 +82,9 @@ def enriched(
     started = time.perf_counter()
     timings: dict[str, float] = {}
 
+    # Known shortcoming: the warehouse stays open through the EPC and model calls (the caches are
+    # read and written as answers come), so for that minute or so the Slack delivery sensor
+    # finds it locked and skips its ticks; nothing is lost, delivery only waits.
     with warehouse.connection() as conn:
         pending = pending_listings(conn, day)
         context.log.info(f"enriched {day}: {len(pending)} listings pending enrichment")

@@ -37,6 +37,7 @@ import httpx
 import pandas as pd
 from pydantic import Field
 
+from property_pipeline import settings
 from property_pipeline.enrichment import epc_cache
 from property_pipeline.enrichment.epc_match import (
     MATCH_THRESHOLD,
@@ -51,8 +52,8 @@ from property_pipeline.sources.fetch import retry_after_seconds
 logger = logging.getLogger("property_pipeline.enrichment.epc")
 
 DEFAULT_BASE_URL = "https://api.get-energy-performance-data.communities.gov.uk"
-TOKEN_ENV_VAR = "EPC_API_TOKEN"
-BASE_URL_ENV_VAR = "EPC_API_BASE_URL"
+TOKEN_ENV_VAR = settings.EPC_TOKEN_ENV
+BASE_URL_ENV_VAR = settings.EPC_URL_ENV
 SEARCH_PATH = "/api/domestic/search"
 CERTIFICATE_PATH = "/api/certificate"
 MAX_PAGE_SIZE = 5000

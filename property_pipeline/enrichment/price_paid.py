@@ -40,6 +40,7 @@ import duckdb
 import httpx
 
 from property_pipeline import settings
+from property_pipeline.sources.fetch import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -480,7 +481,10 @@ def _download_once(url: str, path: Path) -> int:
                 first_line = response.read().decode(errors="replace").strip().split("\n")[0]
                 message = f"{url}: HTTP {response.status_code} ({first_line[:120]})"
                 if response.status_code == 429 or response.status_code >= 500:
-                    raise _RetryableDownload(message, _retry_after(response))
+                    asked = retry_after_seconds(
+                        response.headers.get("retry-after"), dt.datetime.now(dt.UTC)
+                    )
+                    raise _RetryableDownload(message, asked)
                 raise PricePaidSourceError(f"{message}; check the URL")
             with path.open("wb") as out:
                 for chunk in response.iter_bytes():
@@ -497,11 +501,6 @@ def _download_once(url: str, path: Path) -> int:
         ) from error
     log.info("downloaded %.1f MB in %.1fs", size / 1e6, time.perf_counter() - started)
     return size
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("retry-after", "").strip()
-    return float(raw) if raw.isdigit() else None
 
 
 def _head(path: Path) -> bytes:

@@ -16,9 +16,9 @@ from slack_sdk import WebClient
 
 from property_pipeline import settings
 
-TOKEN_ENV = "SLACK_BOT_TOKEN"
-API_URL_ENV = "SLACK_API_URL"
-UI_URL_ENV = "PROPERTY_PIPELINE_UI_URL"
+TOKEN_ENV = settings.SLACK_TOKEN_ENV
+API_URL_ENV = settings.SLACK_URL_ENV
+UI_URL_ENV = settings.UI_URL_ENV
 CHANNEL_ENV_PREFIX = "PROPERTY_PIPELINE_SLACK_CHANNEL_"
 DEFAULT_CHANNELS = {
     "deals": "#property-deals",
@@ -26,7 +26,7 @@ DEFAULT_CHANNELS = {
     "stats": "#property-stats",
     "alerts": "#property-alerts",
 }
-DEFAULT_UI_URL = "http://127.0.0.1:3000"
+DEFAULT_UI_URL = settings.DEFAULT_UI_URL
 # The sandbox's Slack accepts any xox-prefixed token.
 SANDBOX_TOKEN = "xoxb-sandbox"
 SANDBOX_SLACK_PATH = "/slack/api/"

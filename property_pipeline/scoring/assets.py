@@ -8,6 +8,7 @@ import dagster as dg
 from property_pipeline.partitions import daily_partitions
 from property_pipeline.scoring.config import load_scoring_config
 from property_pipeline.scoring.params import scored_params
+from property_pipeline.warehouse.checks import table_check_specs
 from property_pipeline.warehouse.materialize import (
     WAREHOUSE_POOL,
     materialize_model,
@@ -17,7 +18,6 @@ from property_pipeline.warehouse.resource import WarehouseResource
 
 SCORE_IN_RANGE = "score_within_0_100"
 BREAKDOWN_ADDS_UP = "breakdown_adds_up_to_score"
-UNIQUE_LISTING = "unique_listing_key"
 
 # The breakdown's points, penalties, clamp, caps and rounding, which must add up to the score.
 BREAKDOWN_TOTAL_SQL = """
@@ -39,7 +39,6 @@ CHECKS_SQL = f"""
         count(*) as rows,
         count(*) filter (where score < 0 or score > 100) as out_of_range,
         count(*) filter (where ({BREAKDOWN_TOTAL_SQL}) <> score) as not_adding_up,
-        count(*) - count(distinct listing_key) as duplicated_keys,
         count(*) filter (where band = 'hot') as hot,
         count(*) filter (where band = 'good') as good,
         count(*) filter (where band = 'watchlist') as watchlist,
@@ -71,9 +70,7 @@ TOP_TEN_SQL = """
             asset="scored",
             description="Points, penalties, clamp, caps and rounding add up to each score.",
         ),
-        dg.AssetCheckSpec(
-            UNIQUE_LISTING, asset="scored", description="One row per listing in the partition."
-        ),
+        *table_check_specs("scored", non_empty=False, unique=True),
     ],
 )
 def scored(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -108,7 +105,8 @@ def scored(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
         check_results=[
             _check(SCORE_IN_RANGE, int(checks["out_of_range"]), "scores outside 0-100"),
             _check(BREAKDOWN_ADDS_UP, int(checks["not_adding_up"]), "breakdowns not adding up"),
-            _check(UNIQUE_LISTING, int(checks["duplicated_keys"]), "duplicated listing keys"),
+            # One row per listing: the warehouse's shared check, run as the model was written.
+            *(written.check_results or []),
         ],
     )
 
