@@ -22,6 +22,7 @@ import yaml
 DAY = dt.date(2026, 11, 30)
 # Rate limits off: the loopback sandbox is the only host, and politeness only slows the bench.
 FETCH = {"requests_per_second_per_host": 10_000.0, "concurrency": 16, "backoff_seconds": 0}
+EPC = {"requests_per_second": 10_000.0, "concurrency": 16}
 
 
 def _serve(listings: int, queue: Any, stop: Any) -> None:
@@ -81,6 +82,7 @@ def _materialize_day(folder: Path, base_url: str, locations: list[dict[str, str]
 
     imported = time.perf_counter() - imports_started
     resources = build_resources()
+    resources["epc"] = resources["epc"].model_copy(update=EPC)
     resources["listing_sources"] = ListingSourcesResource(
         mode="sandbox",
         sandbox_url=base_url,

@@ -60,6 +60,9 @@ MAX_PAGE_SIZE = 5000
 # A postcode holds a few dozen certificates; more pages than this means paging has gone wrong.
 MAX_PAGES = 50
 MAX_BACKOFF_SECONDS = 60.0
+# Answers are written to the cache this many at a time: one write per postcode cost more than
+# the request itself, and a run cut short loses at most a batch, fetched again next time.
+STORE_BATCH = 250
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 NO_CERTIFICATES = "No certificates could be found"
 USER_AGENT = "property-pipeline/0.1 (EPC lookups for UK property research)"
@@ -575,13 +578,18 @@ def _search_stale(
     Searches run `concurrency` at a time; answers are stored from this thread as they come.
     """
     searched = _Searched()
+    answers: dict[str, list[dict[str, Any]]] = {}
     for postcode, outcome in _in_parallel(client, client.search_postcode, postcodes):
         if isinstance(outcome, EpcLookupError):
             searched.errors[postcode] = str(outcome)
             epc_cache.record_failure(conn, postcode, str(outcome), dt.datetime.now())
             continue
-        epc_cache.store_search(conn, postcode, outcome, today, dt.datetime.now())
+        answers[postcode] = outcome
         searched.count += 1
+        if len(answers) >= STORE_BATCH:
+            epc_cache.store_searches(conn, answers, today, dt.datetime.now())
+            answers = {}
+    epc_cache.store_searches(conn, answers, today, dt.datetime.now())
     return searched
 
 
@@ -677,11 +685,16 @@ def _fetch_details(
 ) -> dict[str, str]:
     """Fetch and store each wanted certificate; the errors by certificate number."""
     errors: dict[str, str] = {}
+    fetched: dict[str, dict[str, Any]] = {}
     for (number, _postcode), outcome in _in_parallel(client, client.certificate, list(wanted)):
         if isinstance(outcome, EpcLookupError):
             errors[number] = str(outcome)
             continue
-        epc_cache.store_details(conn, number, certificate_details(outcome), dt.datetime.now())
+        fetched[number] = certificate_details(outcome)
+        if len(fetched) >= STORE_BATCH:
+            epc_cache.store_many_details(conn, fetched, dt.datetime.now())
+            fetched = {}
+    epc_cache.store_many_details(conn, fetched, dt.datetime.now())
     return errors
 
 

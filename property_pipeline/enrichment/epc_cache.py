@@ -1,9 +1,9 @@
 """The EPC cache in the warehouse: which postcodes were searched when, and what was found.
 
 Tables `epc_lookups` and `epc_certificates` (warehouse/schema/enrichment_epc.sql). Each write
-is one transaction for one postcode: its certificates are deleted and inserted again, and no
-other postcode's rows are touched. A certificate never changes once lodged, so details fetched
-earlier are carried over when a postcode is searched again. Failed searches are recorded
+is one transaction for a batch of postcodes: their certificates are deleted and inserted again,
+and no other postcode's rows are touched. A certificate never changes once lodged, so details
+fetched earlier are carried over when a postcode is searched again. Failed searches are recorded
 against the postcode but never counted as fresh, so they are retried on the next run.
 """
 
@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from property_pipeline.enrichment.epc_match import ADDRESS_KEY_MACRO
+from property_pipeline.warehouse import store
 
 SEARCH_COLUMNS = (
     "certificate_number",
@@ -117,56 +118,90 @@ def store_search(
 ) -> int:
     """Replace one postcode's certificates with a successful search's rows (keyed as
     SEARCH_COLUMNS) and mark the postcode fresh as of `today`; returns the rows stored."""
-    with _transaction(conn):
-        kept = _stored_details(conn, postcode)
-        conn.execute("delete from epc_certificates where postcode = ?", [postcode])
+    return store_searches(conn, {postcode: rows}, today, fetched_at)
+
+
+def store_searches(
+    conn: duckdb.DuckDBPyConnection,
+    answers: Mapping[str, Sequence[Mapping[str, Any]]],
+    today: dt.date,
+    fetched_at: dt.datetime,
+) -> int:
+    """Replace several postcodes' certificates with their searches' rows, in one transaction,
+    and mark each postcode fresh as of `today`; returns the certificate rows stored.
+
+    One set-based write for a batch: a write per postcode costs about 20 ms in DuckDB, which
+    made storing a day's 3,600 searches slower than fetching them. Details fetched earlier for
+    a certificate are carried over, as a certificate never changes once lodged.
+    """
+    if not answers:
+        return 0
+    records = []
+    for postcode, rows in answers.items():
         seen: set[str] = set()
-        records = []
         for row in rows:
             number = row["certificate_number"]
-            if number in seen:
-                continue
-            seen.add(number)
-            details = kept.get(number, {})
-            record = {
-                "postcode": postcode,
-                **{column: row.get(column) for column in SEARCH_COLUMNS},
-                **{column: details.get(column) for column in DETAIL_COLUMNS},
-                "details_fetched_at": details.get("details_fetched_at"),
-                "fetched_on": today,
-                "fetched_at": fetched_at,
-            }
-            records.append([record[column] for column in STORED_COLUMNS])
-        if records:
-            placeholders = ", ".join("?" for _ in STORED_COLUMNS)
-            conn.executemany(
-                f"insert into epc_certificates ({', '.join(STORED_COLUMNS)}) "
-                f"values ({placeholders})",
-                records,
+            if number not in seen:
+                seen.add(number)
+                records.append([postcode, *(row.get(column) for column in SEARCH_COLUMNS)])
+    found = pd.DataFrame(records, columns=["postcode", *SEARCH_COLUMNS])
+    searched = pd.DataFrame({"postcode": list(answers)})
+    kept_columns = [*DETAIL_COLUMNS, "details_fetched_at"]
+    columns = ", ".join(STORED_COLUMNS)
+    with _transaction(conn):
+        store.register_frame(conn, "epc_found", found)
+        store.register_frame(conn, "epc_searched", searched)
+        try:
+            conn.execute(
+                f"""
+                create or replace temp table epc_stored as
+                select
+                    found.*,
+                    {", ".join(f"kept.{column}" for column in kept_columns)},
+                    $today::date as fetched_on,
+                    $fetched_at::timestamp as fetched_at
+                from epc_found as found
+                left join (
+                    select certificate_number, {", ".join(kept_columns)}
+                    from epc_certificates
+                    where postcode in (select postcode from epc_searched)
+                        and details_fetched_at is not null
+                    qualify row_number() over (partition by certificate_number) = 1
+                ) as kept
+                    using (certificate_number)
+                """,
+                {"today": today, "fetched_at": fetched_at},
             )
-        conn.execute("delete from epc_lookups where postcode = ?", [postcode])
-        conn.execute(
-            """
-            insert into epc_lookups (postcode, fetched_on, fetched_at, certificates, error)
-            values (?, ?, ?, ?, null)
-            """,
-            [postcode, today, fetched_at, len(records)],
-        )
-    return len(records)
-
-
-def _stored_details(conn: duckdb.DuckDBPyConnection, postcode: str) -> dict[str, dict[str, Any]]:
-    """Details already fetched for a postcode's certificates, by certificate number."""
-    columns = [*DETAIL_COLUMNS, "details_fetched_at"]
-    rows = conn.execute(
-        f"""
-        select certificate_number, {", ".join(columns)}
-        from epc_certificates
-        where postcode = ? and details_fetched_at is not null
-        """,
-        [postcode],
-    ).fetchall()
-    return {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
+            conn.execute(
+                "delete from epc_certificates where postcode in (select postcode from epc_searched)"
+            )
+            conn.execute(
+                f"insert into epc_certificates ({columns}) select {columns} from epc_stored"
+            )
+            conn.execute(
+                "delete from epc_lookups where postcode in (select postcode from epc_searched)"
+            )
+            conn.execute(
+                """
+                insert into epc_lookups (postcode, fetched_on, fetched_at, certificates, error)
+                select
+                    searched.postcode,
+                    $today::date,
+                    $fetched_at::timestamp,
+                    count(found.postcode),
+                    null
+                from epc_searched as searched
+                left join epc_found as found
+                    using (postcode)
+                group by searched.postcode
+                """,
+                {"today": today, "fetched_at": fetched_at},
+            )
+            conn.execute("drop table epc_stored")
+        finally:
+            conn.unregister("epc_found")
+            conn.unregister("epc_searched")
+    return len(found)
 
 
 def record_failure(
@@ -192,13 +227,38 @@ def store_details(
     at: dt.datetime,
 ) -> None:
     """Fill in a certificate's fields from `/api/certificate` (keyed as DETAIL_COLUMNS)."""
-    assignments = ", ".join(f"{column} = ?" for column in DETAIL_COLUMNS)
+    store_many_details(conn, {certificate_number: details}, at)
+
+
+def store_many_details(
+    conn: duckdb.DuckDBPyConnection, details: Mapping[str, Mapping[str, Any]], at: dt.datetime
+) -> None:
+    """Fill in several certificates' fields from `/api/certificate`, in one transaction;
+    `details` maps a certificate number to its fields (keyed as DETAIL_COLUMNS)."""
+    if not details:
+        return
+    fetched = pd.DataFrame(
+        [
+            [number, *(fields.get(column) for column in DETAIL_COLUMNS)]
+            for number, fields in details.items()
+        ],
+        columns=["certificate_number", *DETAIL_COLUMNS],
+    )
+    assignments = ", ".join(f"{column} = fetched.{column}" for column in DETAIL_COLUMNS)
     with _transaction(conn):
-        conn.execute(
-            f"update epc_certificates set {assignments}, details_fetched_at = ? "
-            "where certificate_number = ?",
-            [*(details.get(column) for column in DETAIL_COLUMNS), at, certificate_number],
-        )
+        store.register_frame(conn, "epc_fetched", fetched)
+        try:
+            conn.execute(
+                f"""
+                update epc_certificates
+                set {assignments}, details_fetched_at = $at::timestamp
+                from epc_fetched as fetched
+                where epc_certificates.certificate_number = fetched.certificate_number
+                """,
+                {"at": at},
+            )
+        finally:
+            conn.unregister("epc_fetched")
 
 
 def certificates_for(conn: duckdb.DuckDBPyConnection, postcodes: Sequence[str]) -> pd.DataFrame:

@@ -2267,13 +2267,19 @@ class Market:
     ) -> Sequence[EpcCertificate]:
         """Certificates matching every filter given, oldest lodgement first."""
         c = self._certs
-        rows = np.arange(len(c.key))
+        # Each filter narrows the rows found so far; intersecting with every row of the register
+        # would sort millions of numbers per request.
+        rows: np.ndarray | None = None
         if uprn is not None:
             rows = self._certificate_rows_for_dwelling(uprn)
-        if postcode is not None:
-            rows = np.intersect1d(rows, self._certificate_rows_for_postcode(postcode))
-        if address is not None:
-            rows = np.intersect1d(rows, self._certificate_rows_for_address(address))
+        for narrowed in (
+            None if postcode is None else self._certificate_rows_for_postcode(postcode),
+            None if address is None else self._certificate_rows_for_address(address),
+        ):
+            if narrowed is not None:
+                rows = np.unique(narrowed) if rows is None else np.intersect1d(rows, narrowed)
+        if rows is None:
+            rows = np.arange(len(c.key))
         if lodged_from is not None:
             rows = rows[c.lodged[rows] >= lodged_from.toordinal()]
         if lodged_to is not None:

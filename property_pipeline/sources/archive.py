@@ -36,6 +36,9 @@ INDEX_NAME = "index.jsonl"
 PAGE_ROLES = ("search", "detail", "navigation")
 SOURCE_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
 URL_HASH_LENGTH = 24
+# gzip level 3: measured on real captures, a third of the CPU of level 9 for files about 10%
+# larger; a day archives thousands of pages, so compression was a fifth of the scrape.
+COMPRESS_LEVEL = 3
 
 
 class ArchiveError(RuntimeError):
@@ -130,7 +133,7 @@ class PageArchive:
             "file": file_name,
         }
 
-        _write_atomically(folder / file_name, gzip.compress(body, mtime=0))
+        _write_atomically(folder / file_name, gzip.compress(body, COMPRESS_LEVEL, mtime=0))
         _append_line(folder / INDEX_NAME, json.dumps(entry, ensure_ascii=False))
         return _page_from_entry(source, day, folder, entry)
 

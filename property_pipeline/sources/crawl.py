@@ -381,7 +381,9 @@ class CrawlRun:
                 return None
             self.fail(source, url, str(error))
             return None
-        self.archive.save_result(source, self.day, result, role)
+        # Compressing and writing the page releases the GIL, so a worker thread does it while
+        # this loop parses and fetches.
+        await asyncio.to_thread(self.archive.save_result, source, self.day, result, role)
         self.pages[source] += 1
         return result
 

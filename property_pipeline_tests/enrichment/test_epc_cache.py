@@ -116,3 +116,46 @@ def test_cached_certificates_join_a_land_registry_sale_on_the_address_key_macro(
     ).fetchall()
 
     assert joined == [("A-1", 61.0)]
+
+
+def test_a_batch_of_searches_is_stored_as_each_would_be_alone(conn) -> None:
+    epc_cache.store_search(conn, "RM6 4FD", [row("A-1", "21 Bexley Gardens")], DAY, AT)
+    epc_cache.store_details(conn, "A-1", {"floor_area_sqm": 86.0}, AT)
+    epc_cache.record_failure(conn, "RM6 4FF", "HTTP 503 at http://x/api", AT)
+    later = DAY + dt.timedelta(days=40)
+
+    stored = epc_cache.store_searches(
+        conn,
+        {
+            "RM6 4FD": [row("A-1", "21 Bexley Gardens"), row("A-3", "23 Bexley Gardens")],
+            "RM6 4FE": [row("B-2", "2 Other Road", "RM6 4FE"), row("B-2", "2 Other Road")],
+            "RM6 4FF": [],
+        },
+        later,
+        AT,
+    )
+    epc_cache.store_many_details(
+        conn, {"A-3": {"floor_area_sqm": 70.0}, "B-2": {"habitable_rooms": 3}}, AT
+    )
+
+    certificates = conn.execute(
+        """
+        select postcode, certificate_number, floor_area_sqm, habitable_rooms, fetched_on
+        from epc_certificates
+        order by 1, 2
+        """
+    ).fetchall()
+    lookups = conn.execute(
+        "select postcode, fetched_on, certificates, error from epc_lookups order by 1"
+    ).fetchall()
+    assert stored == 3
+    assert certificates == [
+        ("RM6 4FD", "A-1", 86.0, None, later),
+        ("RM6 4FD", "A-3", 70.0, None, later),
+        ("RM6 4FE", "B-2", None, 3, later),
+    ]
+    assert lookups == [
+        ("RM6 4FD", later, 2, None),
+        ("RM6 4FE", later, 1, None),
+        ("RM6 4FF", later, 0, None),
+    ]

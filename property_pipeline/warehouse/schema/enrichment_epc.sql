@@ -1,6 +1,7 @@
 -- The EPC register's answers, kept so a postcode is not searched again within the resource's
 -- `cache_days`. Not partitioned: a lookup serves every day until it goes stale. Written by
--- enrichment/epc_cache.py, one transaction per postcode (delete its rows, insert the new ones).
+-- enrichment/epc_cache.py, one transaction per batch of postcodes (delete their rows, insert
+-- the new ones).
 
 -- One row per postcode searched. `fetched_on` is the pipeline day the search served (freshness
 -- is counted from it); a failed search sets `error` and leaves `fetched_on` alone, so the next
