@@ -117,6 +117,56 @@ class PageArchive:
         role: str = "search",
     ) -> ArchivedPage:
         """Store one body and record it in the day's index; returns the archived page."""
+        entry = self.write_body(
+            source,
+            day,
+            url,
+            body,
+            status=status,
+            fetched_at=fetched_at,
+            content_type=content_type,
+            role=role,
+        )
+        return self.index(source, day, entry)
+
+    def save_result(
+        self, source: str, day: dt.date, result: FetchResult, role: str = "search"
+    ) -> ArchivedPage:
+        """Store a `FetchResult` as fetched."""
+        return self.index(source, day, self.write_result(source, day, result, role))
+
+    def write_result(
+        self, source: str, day: dt.date, result: FetchResult, role: str = "search"
+    ) -> dict[str, Any]:
+        """`write_body` for a `FetchResult`."""
+        return self.write_body(
+            source,
+            day,
+            result.url,
+            result.body,
+            status=result.status,
+            fetched_at=result.fetched_at,
+            content_type=result.content_type,
+            role=role,
+        )
+
+    def write_body(
+        self,
+        source: str,
+        day: dt.date,
+        url: str,
+        body: bytes,
+        *,
+        status: int = 200,
+        fetched_at: dt.datetime,
+        content_type: str = "",
+        role: str = "search",
+    ) -> dict[str, Any]:
+        """Compress and write one body to its file; returns the entry `index` records.
+
+        The costly half of `save`, safe to run on several threads at once; the page is not
+        in the archive until its entry is indexed.
+        """
         if role not in PAGE_ROLES:
             raise ArchiveError(f"page role {role!r} is not one of {', '.join(PAGE_ROLES)}")
         folder = self.day_folder(source, day)
@@ -132,25 +182,31 @@ class PageArchive:
             "sha256": hashlib.sha256(body).hexdigest(),
             "file": file_name,
         }
-
         _write_atomically(folder / file_name, gzip.compress(body, COMPRESS_LEVEL, mtime=0))
-        _append_line(folder / INDEX_NAME, json.dumps(entry, ensure_ascii=False))
+        return entry
+
+    def index(
+        self, source: str, day: dt.date, entry: dict[str, Any], *, sync: bool = True
+    ) -> ArchivedPage:
+        """Record a written page in the day's index, after the pages indexed before it.
+
+        With `sync` False the line is not flushed to disk until `sync_day`: a crawl indexes
+        thousands of pages from its event loop and syncs once at the end.
+        """
+        folder = self.day_folder(source, day)
+        _append_line(folder / INDEX_NAME, json.dumps(entry, ensure_ascii=False), sync=sync)
         return _page_from_entry(source, day, folder, entry)
 
-    def save_result(
-        self, source: str, day: dt.date, result: FetchResult, role: str = "search"
-    ) -> ArchivedPage:
-        """Store a `FetchResult` as fetched."""
-        return self.save(
-            source,
-            day,
-            result.url,
-            result.body,
-            status=result.status,
-            fetched_at=result.fetched_at,
-            content_type=result.content_type,
-            role=role,
-        )
+    def sync_day(self, source: str, day: dt.date) -> None:
+        """Flush the day's index to disk (the pages' own files are flushed as written)."""
+        index_path = self.day_folder(source, day) / INDEX_NAME
+        if not index_path.exists():
+            return
+        descriptor = os.open(index_path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
     def pages(self, source: str, day: dt.date) -> Iterator[ArchivedPage]:
         """The source's archived pages for `day`, in the order they were first saved."""
@@ -216,7 +272,7 @@ def _read_entries(folder: Path) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
-def _append_line(path: Path, line: str) -> None:
+def _append_line(path: Path, line: str, *, sync: bool = True) -> None:
     """Append one line in a single write, starting a fresh line if a torn one ends the file."""
     data = (line + "\n").encode("utf-8")
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -225,7 +281,8 @@ def _append_line(path: Path, line: str) -> None:
         if size and not _ends_with_newline(path, size):
             data = b"\n" + data
         os.write(descriptor, data)
-        os.fsync(descriptor)
+        if sync:
+            os.fsync(descriptor)
     finally:
         os.close(descriptor)
 

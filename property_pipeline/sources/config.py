@@ -233,6 +233,9 @@ class FetchSettings(_Strict):
     max_backoff_seconds: float = Field(default=60.0, ge=0)
     max_retry_after_seconds: float = Field(default=120.0, ge=0)
     user_agent: str = Field(default=DEFAULT_USER_AGENT, min_length=1)
+    # Worker processes that parse pages once a crawl is large; None means one per core but
+    # one, 0 parses every page in the crawl's own process.
+    parse_workers: int | None = Field(default=None, ge=0, le=64)
 
     def policy(self) -> FetchPolicy:
         """The fetcher's settings from this section."""

@@ -29,9 +29,13 @@ import datetime as dt
 import json
 import logging
 import math
+import multiprocessing
+import os
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import urlencode, urlsplit
@@ -61,6 +65,9 @@ from property_pipeline.sources.parsers.detect import parse_document
 logger = logging.getLogger("property_pipeline.sources.crawl")
 
 SANDBOX_DATE_HEADER = "X-Sandbox-Date"
+# A crawl hands parsing to worker processes only after this many pages: starting one costs
+# about a second, which a crawl of a few search pages (a test, a single area) never earns back.
+PARSE_POOL_AFTER_PAGES = 200
 # Results per page each source serves; the URLs below ask for exactly these pages.
 PAGE_SIZES = {"rightmove": 24, "zoopla": 25, "allsop": 20, "auctionhouse": 24}
 # An open-ended band ("£300,000 and up") is split at double its floor, or here if that is 0.
@@ -277,31 +284,46 @@ def _given(name: str, value: object) -> bool:
 
 class ListingCollector:
     """Listings from parsed pages, in the order their pages were archived: search cards per
-    source, and detail-page listings by id to complete them."""
+    source, and detail-page listings by id to complete them.
+
+    Pages finish parsing in any order (in worker processes, say), so each is added with its
+    place in the archive; without one, pages are taken to arrive in archive order.
+    """
 
     def __init__(self) -> None:
-        self._cards: dict[str, list[NormalisedListing]] = {}
-        self._details: dict[str, dict[str, NormalisedListing]] = {}
+        self._pages: dict[str, list[tuple[int, str, list[NormalisedListing]]]] = {}
+        self._added = 0
 
-    def add(self, source: str, role: str, page: ParsedPage, fetched_at: dt.datetime) -> None:
+    def add(
+        self,
+        source: str,
+        role: str,
+        page: ParsedPage,
+        fetched_at: dt.datetime,
+        place: int | None = None,
+    ) -> None:
         """Take a parsed page's listings, stamped with when the page was fetched."""
         seen_at = naive_utc(fetched_at)
         stamped = [dataclasses.replace(item, scraped_at=seen_at) for item in page.listings]
-        if role == "detail":
-            details = self._details.setdefault(source, {})
-            details.update((item.source_id, item) for item in stamped)
-            return
-        self._cards.setdefault(source, []).extend(stamped)
+        self._added += 1
+        order = self._added if place is None else place
+        self._pages.setdefault(source, []).append((order, role, stamped))
+
+    def _in_archive_order(self, source: str, detail: bool) -> Iterator[NormalisedListing]:
+        pages = sorted(self._pages.get(source, []), key=lambda page: page[0])
+        for _, role, listings in pages:
+            if (role == "detail") == detail:
+                yield from listings
 
     def cards(self, source: str) -> list[NormalisedListing]:
         """The source's search cards, one per id."""
-        return dedupe_by_source_id(self._cards.get(source, []))
+        return dedupe_by_source_id(list(self._in_archive_order(source, detail=False)))
 
     def listings(self, sources: Sequence[str]) -> list[NormalisedListing]:
-        """Every source's cards, each completed by its detail page when one was read."""
+        """Every source's cards, each completed by its latest detail page when one was read."""
         merged = []
         for source in sources:
-            details = self._details.get(source, {})
+            details = {item.source_id: item for item in self._in_archive_order(source, True)}
             merged += [
                 merge_detail(card, details.get(card.source_id)) for card in self.cards(source)
             ]
@@ -335,6 +357,63 @@ class PagedSearch:
         return None if self.max_pages is None else self.page_size * self.max_pages
 
 
+class PageParsing:
+    """Parses fetched pages for a crawl: in the event loop at first, then, once the crawl has
+    parsed `start_pool_after` pages, in `workers` worker processes.
+
+    Parsing is pure Python and holds the GIL, so in the loop it stalls every fetch and archive
+    write; in workers it runs beside them on other cores. Starting a worker costs about a
+    second, so small crawls never start one. Workers are spawned (the loop's process holds
+    DuckDB's and Dagster's threads); if they cannot start (a script without an
+    `if __name__ == "__main__"` guard), pages are parsed in the loop as before.
+    """
+
+    def __init__(self, workers: int, start_pool_after: int | None = None) -> None:
+        self.workers = workers
+        self.start_pool_after = (
+            PARSE_POOL_AFTER_PAGES if start_pool_after is None else start_pool_after
+        )
+        self.parsed = 0
+        self.in_workers = 0
+        self._pool: ProcessPoolExecutor | None = None
+        self._broken = False
+
+    async def parse(self, body: str, url: str, source: str) -> ParsedPage:
+        """The page parsed as `parse_document` parses it, wherever it runs."""
+        self.parsed += 1
+        pool = self._pool_to_use()
+        if pool is None:
+            return parse_document(body, url, source)
+        loop = asyncio.get_running_loop()
+        try:
+            parsed = await loop.run_in_executor(pool, parse_document, body, url, source)
+        except BrokenProcessPool:
+            logger.warning("parsing workers stopped; parsing the rest of the crawl in-process")
+            self._broken = True
+            return parse_document(body, url, source)
+        self.in_workers += 1
+        return parsed
+
+    def _pool_to_use(self) -> ProcessPoolExecutor | None:
+        if self.workers < 1 or self._broken or self.parsed <= self.start_pool_after:
+            return None
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the workers, if any were started."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+def default_parse_workers() -> int:
+    """Worker processes for parsing: every core but the one the crawl's event loop runs on."""
+    return max(0, (os.cpu_count() or 1) - 1)
+
+
 @dataclass
 class CrawlRun:
     """One day's crawl in progress: the fetcher, the archive and what has been found so far."""
@@ -343,6 +422,9 @@ class CrawlRun:
     day: dt.date
     archive: PageArchive
     fetcher: Fetcher
+    parsing: PageParsing = field(default_factory=lambda: PageParsing(0))
+    # Each URL's place in the archive's order (its first indexing), for the collector.
+    archive_places: dict[str, int] = field(default_factory=dict)
     collector: ListingCollector = field(default_factory=ListingCollector)
     failures: list[SourceFailure] = field(default_factory=list)
     pages: Counter[str] = field(default_factory=Counter)
@@ -382,8 +464,11 @@ class CrawlRun:
             self.fail(source, url, str(error))
             return None
         # Compressing and writing the page releases the GIL, so a worker thread does it while
-        # this loop parses and fetches.
-        await asyncio.to_thread(self.archive.save_result, source, self.day, result, role)
+        # this loop parses and fetches. The index line is written here, in the loop, so the
+        # archive's order is the order `archive_places` gives the collector.
+        entry = await asyncio.to_thread(self.archive.write_result, source, self.day, result, role)
+        self.archive.index(source, self.day, entry, sync=False)
+        self.archive_places.setdefault(result.url, len(self.archive_places))
         self.pages[source] += 1
         return result
 
@@ -393,14 +478,15 @@ class CrawlRun:
         if result is None:
             return None
         try:
-            parsed = parse_document(result.text, url, source)
+            parsed = await self.parsing.parse(result.text, url, source)
         except BotChallengeError as error:
             self.block(source, url, error)
             return None
         except ParseError as error:
             self.fail(source, url, f"could not be parsed: {error}")
             return None
-        self.collector.add(source, role, parsed, result.fetched_at)
+        place = self.archive_places[result.url]
+        self.collector.add(source, role, parsed, result.fetched_at, place)
         return parsed
 
     async def search(self, plan: PagedSearch, band: Band) -> list[ParsedPage]:
@@ -551,6 +637,7 @@ class CrawlRun:
             logger.exception("%s crawl stopped by an unexpected error", source)
             base_url = self.config.sources.settings(source).base_url
             self.fail(source, base_url, f"unexpected {type(error).__name__}: {error}")
+        await asyncio.to_thread(self.archive.sync_day, source, self.day)
         logger.info(
             "%s: %d pages, %d listings in %.1f s",
             source,
@@ -600,16 +687,23 @@ async def crawl(
         client = client_factory(policy)
     logger.info("crawling %s for %s", ", ".join(sources) or "no sources", day.isoformat())
 
-    async with client:
-        run = CrawlRun(config, day, archive, Fetcher(policy, client))
-        await asyncio.gather(*(run.crawl_source(source) for source in sources))
+    parse_workers = config.fetch.parse_workers
+    parsing = PageParsing(default_parse_workers() if parse_workers is None else parse_workers)
+    try:
+        async with client:
+            run = CrawlRun(config, day, archive, Fetcher(policy, client), parsing)
+            await asyncio.gather(*(run.crawl_source(source) for source in sources))
+    finally:
+        parsing.close()
 
     listings = run.collector.listings(sources)
     duration = time.perf_counter() - started
     logger.info(
-        "crawled %d listings from %d pages for %s in %.1f s with %d failures",
+        "crawled %d listings from %d pages (%d parsed in worker processes) for %s in %.1f s "
+        "with %d failures",
         len(listings),
         sum(run.pages.values()),
+        parsing.in_workers,
         day.isoformat(),
         duration,
         len(run.failures),

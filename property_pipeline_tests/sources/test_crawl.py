@@ -4,7 +4,9 @@ one source failing without the others, and the same listings again from the arch
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from property_pipeline.sandbox.context import SandboxConfig
 from property_pipeline.sandbox.faults import FaultSpec
 from property_pipeline.sandbox.market import Market, MarketConfig
 from property_pipeline.sandbox.server import SandboxServer
+from property_pipeline.sources import crawl as crawl_module
 from property_pipeline.sources.archive import PageArchive
 from property_pipeline.sources.config import SourcesConfig, config_from_mapping
 from property_pipeline.sources.crawl import (
@@ -86,6 +89,8 @@ def run_crawl(config: SourcesConfig, root: Path) -> CrawlResult:
 
 
 # -- a whole day, every source ---------------------------------------------------------------
+
+SOURCES = ("rightmove", "zoopla", "allsop", "auctionhouse")
 
 OUTCODES = ["E17", "NW10", "RM6"]
 
@@ -453,3 +458,36 @@ def test_the_auctionhouse_calendar_gives_each_catalogue_once() -> None:
     assert auctionhouse_catalogues("<table class='table future-auctions'></table>") == []
     with pytest.raises(ParseError, match="no table.future-auctions"):
         auctionhouse_catalogues("<h1>Page not found</h1>")
+
+
+def test_pages_parsed_in_worker_processes_give_the_same_listings_in_archive_order(
+    server: SandboxServer,
+    market: Market,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(crawl_module, "PARSE_POOL_AFTER_PAGES", 3)
+    mapping = targets(market, ["E17"], sources={"rightmove": {"detail_pages": True}})
+
+    def crawled(workers: int) -> CrawlResult:
+        with_workers = mapping | {"fetch": FAST | {"parse_workers": workers}}
+        return run_crawl(sandbox_config(server, with_workers), tmp_path / str(workers))
+
+    in_process = crawled(0)
+    with caplog.at_level("INFO", logger="property_pipeline.sources.crawl"):
+        in_workers = crawled(1)
+    again = reparse_archive(PageArchive(tmp_path / "1"), DAY, SOURCES)
+
+    summary = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("crawled"))
+    in_pool = int(re.search(r"\((\d+) parsed in worker processes\)", summary).group(1))
+    # Every page after the first three, less the two calendars read without the page parsers.
+    assert in_pool >= sum(in_workers.pages_fetched.values()) - 3 - 2
+    assert in_workers.failures == in_process.failures == []
+    assert again.listings == in_workers.listings
+
+    def by_id(result: CrawlResult) -> list[NormalisedListing]:
+        unstamped = [dataclasses.replace(item, scraped_at=None) for item in result.listings]
+        return sorted(unstamped, key=lambda item: (item.source, item.source_id))
+
+    assert by_id(in_workers) == by_id(in_process)
