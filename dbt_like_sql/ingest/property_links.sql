@@ -15,9 +15,10 @@
 with recursive observations as (
     select
         *,
-        -- Orders a listing's scrapes, latest last; two scrapes of one day (a rerun) are told
-        -- apart by time and URL, so every pick below is the same whatever order rows come in.
-        {'seen_on': partition_date, 'scraped_at': scraped_at, 'url': url} as scrape_order
+        -- Orders a listing's scrapes, latest largest (the warehouse's scrape_order macro); two
+        -- scrapes of one day (a rerun) are told apart by time and URL, so every pick below is
+        -- the same whatever order rows come in.
+        scrape_order(partition_date, scraped_at, url) as scrape_order
     from {{ ref('raw_listings') }}
     where partition_date <= $partition_date
 ),

@@ -103,3 +103,13 @@ create table if not exists listing_price_history (
     price_change bigint not null,
     price_change_pct double not null
 );
+
+-- A scrape's place in a listing's history as one number, latest largest: the day it was seen,
+-- then when it was scraped, then a hash of its URL (two scrapes of one day at the same moment).
+-- A missing time or URL counts as latest, as NULLS LAST would. The ingest models pick each
+-- listing's latest values with arg_max over it: a HUGEINT compares far faster than a struct of
+-- date, timestamp and text, which was most of property_links' time at a million rows.
+create or replace macro scrape_order(seen_on, scraped_at, url) as
+    ((seen_on - date '1970-01-01')::hugeint << 96)
+    + (coalesce(epoch_us(scraped_at), 9223372036854775807)::hugeint << 32)
+    + coalesce(hash(url) % 4294967295, 4294967295)::hugeint;
