@@ -5,6 +5,7 @@ bot challenges are caught before parsing, and the sandbox's faults surface as th
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,6 +93,9 @@ def test_a_real_listing_page_is_not_mistaken_for_a_challenge(shared_fixtures: Pa
         ("<html><body>ok</body></html>", 200, {"CF-Mitigated": "Challenge"}, True),
         ("<html><body>Access denied</body></html>", 403, {"Server": "cloudflare"}, True),
         ("<html><title> Just a moment... </title></html>", 200, {}, True),
+        ("<html><TITLE>\n  JUST A MOMENT...\n</Title></html>", 200, {}, True),
+        ('{"note": "Cloudflare Ray ID: 9cfdb899bd7c2213"}', 200, None, True),
+        ('{"title": "Just a moment...", "properties": []}', 200, None, False),
         ("<p>Cloudflare Ray ID: 9cfdb899bd7c2213</p>", 503, None, True),
         ("<script>window._cf_chl_opt={}</script>", 200, None, True),
         ("<html><body>Access denied</body></html>", 403, {"server": "nginx"}, False),
@@ -138,6 +142,25 @@ def test_unrecognised_json_goes_to_the_parser_its_url_names_unless_the_source_di
         parse_document(body, url)
     with pytest.raises(ParseError, match="no known page format"):
         detect_format(body, url, source="rightmove")
+
+
+@pytest.mark.parametrize(
+    "lead",
+    ["", " \n\t", "\x0c", "\u00a0"],
+    ids=["none", "json_space", "form_feed", "no_break_space"],
+)
+def test_a_json_body_parses_as_its_parser_alone_would_whatever_leads_it(lead: str) -> None:
+    # Detection decodes the body and hands the parser the result; the parser itself refuses a
+    # lead JSON does not allow, and must go on doing so.
+    body = lead + '[{"id": 160000001, "displayAddress": "Bow Road, London, E3"}]'
+
+    try:
+        expected = FORMATS["rightmove_api_search"](body, None)
+    except ParseError as refused:
+        with pytest.raises(ParseError, match=re.escape(str(refused))):
+            parse_document(body)
+    else:
+        assert parse_document(body) == expected
 
 
 def test_every_format_has_a_parser_named_for_its_source() -> None:

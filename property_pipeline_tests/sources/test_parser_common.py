@@ -4,6 +4,7 @@ portals actually use."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -14,6 +15,9 @@ from property_pipeline.sources.parsers.common import (
     classify_property_type,
     clean_text,
     coordinate,
+    decode_json,
+    decode_json_utf8,
+    decode_json_value_at,
     html_to_text,
     instant,
     join_root,
@@ -48,6 +52,53 @@ def test_json_object_refuses_json_that_is_not_an_object() -> None:
     assert json_object('{"data": {}}', "allsop_search", "the body") == {"data": {}}
     with pytest.raises(ParseError, match="allsop_search: expected a JSON object, got list"):
         json_object("[1, 2]", "allsop_search", "the body")
+
+
+# What orjson refuses or reads differently from the standard library, and look-alikes it reads
+# the same: NaN and infinities, half a surrogate pair, integers beyond 64 bits (orjson makes
+# them floats without a word), the 64-bit limits, and a long digit run inside a string.
+JSON_THE_STANDARD_LIBRARY_READS = [
+    '{"price": NaN, "area": Infinity, "floor": -Infinity}',
+    '{"title": "Two flats \\ud800 over a shop", "pair": "\\ud83c\\udfe0"}',
+    '{"id": 123456789012345678901234, "ids": [-9223372036854775809, 18446744073709551616]}',
+    "[98765432109876543210]",
+    '{"id": 18446744073709551615, "floor": -9223372036854775808, "big": 1e400}',
+    '{"photo": "/1976cd1005730548864563110efd88d0.jpg", "pence": "12345678901234567890"}',
+]
+
+
+@pytest.mark.parametrize("text", JSON_THE_STANDARD_LIBRARY_READS)
+def test_json_is_decoded_exactly_as_the_standard_library_decodes_it(text: str) -> None:
+    expected = repr(json.loads(text))  # repr: NaN is not equal to itself, and 1 == 1.0
+
+    assert repr(decode_json(text)) == expected
+    assert repr(decode_json_utf8(text.encode("utf-8"))) == expected
+    assert repr(decode_json_value_at(f"x = {text}", 4)) == expected
+    assert repr(decode_json_value_at(f"x = {text};\nwindow.adInfo = {{}}", 4)) == expected
+
+
+def test_an_integer_beyond_64_bits_keeps_every_digit() -> None:
+    assert decode_json('{"id": 123456789012345678901234}') == {"id": 123456789012345678901234}
+    assert decode_json("[-98765432109876543210]") == [-98765432109876543210]
+
+
+def test_text_that_is_not_json_fails_with_the_standard_librarys_error() -> None:
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads('{"a": 1,}')
+    with pytest.raises(json.JSONDecodeError) as decoded:
+        decode_json('{"a": 1,}')
+
+    assert str(decoded.value) == str(expected.value)
+    with pytest.raises(ValueError):
+        decode_json_utf8(b'{"a": "\xff"}')
+    with pytest.raises(ValueError):
+        decode_json_value_at("x = {'a': 1}", 4)
+
+
+def test_a_value_followed_by_code_is_read_to_its_own_end() -> None:
+    script = 'window.PAGE_MODEL = {"note": "closing }; brace", "rooms": [1, 2]}\nwindow.ad = {};'
+
+    assert decode_json_value_at(script, 20) == {"note": "closing }; brace", "rooms": [1, 2]}
 
 
 def test_next_data_script_is_the_text_of_the_next_data_script_or_none() -> None:

@@ -22,6 +22,7 @@ from property_pipeline.sandbox.market import Market, MarketConfig
 from property_pipeline.sandbox.model import Listing
 from property_pipeline.sandbox.server import SandboxServer
 from property_pipeline.sources.listing import NormalisedListing, ParseError
+from property_pipeline.sources.parsers.detect import parse_document
 from property_pipeline.sources.parsers.rightmove import (
     API_SEARCH,
     NEXT_DATA_SEARCH,
@@ -469,6 +470,40 @@ def test_packed_page_model_decodes_to_the_plain_model_and_parses_the_same() -> N
     assert [listing.to_record() for listing in packed] == [
         listing.to_record() for listing in plain.listings
     ]
+
+
+def test_a_page_model_in_a_comment_is_passed_over_for_the_live_script() -> None:
+    stale = json.dumps(PAGE_MODEL | {"propertyData": {"id": "170000009"}})
+    body = (
+        f"<html><body><!-- <script>window.PAGE_MODEL = {stale}</script> -->"
+        f"<script>window.PAGE_MODEL = {json.dumps(PAGE_MODEL)}</script></body></html>"
+    )
+
+    [flat] = parse_page_model_detail(body).listings
+
+    assert flat.source_id == "170000001"
+
+
+def test_a_page_model_script_with_windows_line_ends_reads_the_same() -> None:
+    script = f"\n    window.PAGE_MODEL = {json.dumps(PAGE_MODEL, indent=2)}\n"
+
+    crlf = parse_page_model_detail(plain_detail_page(script.replace("\n", "\r\n")))
+    plain = parse_page_model_detail(plain_detail_page(script))
+
+    assert [listing.to_record() for listing in crlf.listings] == [
+        listing.to_record() for listing in plain.listings
+    ]
+
+
+def test_api_objects_keep_ids_beyond_64_bits_and_a_nan_price_as_the_page_has_them() -> None:
+    # orjson would read the id as 1.2345678901234568e+23 and refuse NaN outright.
+    body = json.dumps([card(160000001)]).replace("160000001", "123456789012345678901234", 1)
+    body = body.replace("415000", "NaN", 1)
+
+    for page in (parse_api_search(body), parse_document(body)):
+        [listing] = page.listings
+        assert listing.source_id == "123456789012345678901234"
+        assert (listing.price, listing.address) == (None, "Bow Road, London, E3")
 
 
 @pytest.mark.parametrize(

@@ -262,6 +262,22 @@ def test_rsc_detail_reads_lease_ground_rent_and_service_charge_from_nts_info() -
     assert (flat.postcode, flat.image_count, flat.agent) == ("E8 1JH", 2, "Hackney Homes")
 
 
+def test_a_listing_whose_key_is_written_as_an_escape_is_still_found() -> None:
+    # Only rows whose text spells listingId are decoded and searched; a \u escape spells it too.
+    row = json.dumps(["$", "$L2", None, listing_data()])
+    stream = (
+        text_row("a", "Bright flat.")
+        + '1:["$","div",null,{"children":"no listing here"}]\n'
+        + "3:"
+        + row.replace('"listingId"', '"listing\\u0049d"')
+        + "\n"
+    )
+
+    [flat] = parse_rsc_detail(push_page(stream)).listings
+
+    assert (flat.source_id, flat.price, flat.description) == ("70000001", 450000, "Bright flat.")
+
+
 def test_detail_url_is_resolved_under_the_mount_the_page_came_from() -> None:
     stream = text_row("a", "x") + "3:" + json.dumps(listing_data()) + "\n"
     page_url = "http://127.0.0.1:8123/zoopla/for-sale/details/70000001/"

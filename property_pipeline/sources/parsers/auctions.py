@@ -11,13 +11,15 @@ refuses a page whose cards it could not read.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
-from parsel import Selector
+from lxml import etree
+from parsel import Selector, css2xpath
 
 from property_pipeline.sources.listing import (
     NormalisedListing,
@@ -34,10 +36,11 @@ from property_pipeline.sources.parsers.common import (
     classify_property_type,
     clean_text,
     coordinate,
+    expect_object,
     instant,
     join_root,
-    json_object,
     listing_date,
+    load_json,
     site_root,
     whole_number,
     with_query_value,
@@ -74,7 +77,12 @@ _COUNT += r"(?:(?:further|double|single|additional|other|more|large|small)\s+)?)
 
 def parse_allsop_search(body: str, url: str | None = None) -> ParsedPage:
     """Every lot of an Allsop `/api/search` (or `/api/property-search`) page, with the total."""
-    data = json_object(body, "allsop_search", "the body")
+    return allsop_search_from_data(load_json(body, "allsop_search", "the body"), url)
+
+
+def allsop_search_from_data(data: Any, url: str | None = None) -> ParsedPage:
+    """`parse_allsop_search` of a response already decoded (detection decodes it to know it)."""
+    data = expect_object(data, "allsop_search")
     block = data.get("data")
     if not isinstance(block, dict) or not isinstance(block.get("results"), list):
         found = sorted(block) if isinstance(block, dict) else sorted(data)
@@ -102,7 +110,12 @@ def parse_allsop_search(body: str, url: str | None = None) -> ParsedPage:
 
 def parse_allsop_auction(body: str, url: str | None = None) -> ParsedPage:
     """The facts of one Allsop sale (`/api/auctions/{id}`) in `extra`; it lists no lots."""
-    data = json_object(body, "allsop_auction", "the body")
+    return allsop_auction_from_data(load_json(body, "allsop_auction", "the body"), url)
+
+
+def allsop_auction_from_data(data: Any, url: str | None = None) -> ParsedPage:
+    """`parse_allsop_auction` of a response already decoded (detection decodes it to know it)."""
+    data = expect_object(data, "allsop_auction")
     record = data.get("auctionData")
     if not isinstance(record, dict) or not record.get("allsop_auctionid"):
         raise ParseError(
@@ -274,17 +287,17 @@ def parse_auctionhouse_catalogue(body: str, url: str | None = None) -> ParsedPag
     A page whose lot links outnumber the cards read is refused: the cards were renamed, and
     carrying on would report an empty catalogue as a quiet day.
     """
-    page = Selector(text=body)
+    page = Selector(text=body).root
     root = site_root(url, AUCTIONHOUSE_ROOT, _AUCTIONHOUSE_SITE_PATH)
-    heading = clean_text(" ".join(page.css("h1 ::text").getall())) or ""
+    heading = clean_text(" ".join(_matching(page, "h1 ::text"))) or ""
     auction_date = listing_date(heading)
     agent = heading.split(" auction", 1)[0] if heading.startswith("Auction House") else None
     listings: list[NormalisedListing] = []
     statuses: dict[str, str] = {}
-    for card in page.css("div.lot-search-result"):
-        listing = _auctionhouse_card(card, root, auction_date, agent or "Auction House")
+    for card in _matching(page, "div.lot-search-result"):
+        listing, status = _auctionhouse_card(card, root, auction_date, agent or "Auction House")
         listings.append(listing)
-        statuses[listing.source_id] = _card_status(card)
+        statuses[listing.source_id] = status
 
     linked = {lot_id for _, lot_id in _LOT_LINK.findall(body)}
     read = {listing.source_id for listing in listings}
@@ -294,7 +307,7 @@ def parse_auctionhouse_catalogue(body: str, url: str | None = None) -> ParsedPag
             "cards (div.lot-search-result) were read; the catalogue layout has changed"
         )
     showing = re.search(r"of\s+([\d,]+)\s+lots", _text_of(page, ".results-count") or "")
-    next_href = page.css("a[rel=next]::attr(href)").get()
+    next_href = _first(page, "a[rel=next]::attr(href)")
     return ParsedPage(
         source="auctionhouse",
         format="auctionhouse_catalogue",
@@ -307,18 +320,19 @@ def parse_auctionhouse_catalogue(body: str, url: str | None = None) -> ParsedPag
 
 
 def _auctionhouse_card(
-    card: Selector, root: str, auction_date: dt.date | None, agent: str
-) -> NormalisedListing:
-    """One catalogue card: lot number, guide or result, type line, address and link."""
-    href = card.css("a.home-lot-wrapper-link::attr(href)").get() or card.css("a::attr(href)").get()
+    card: etree._Element, root: str, auction_date: dt.date | None, agent: str
+) -> tuple[NormalisedListing, str]:
+    """One catalogue card: lot number, guide or result, type line, address and link; and the
+    lot's state."""
+    href = _first(card, "a.home-lot-wrapper-link::attr(href)") or _first(card, "a::attr(href)")
     if not href:
         raise ParseError("auctionhouse_catalogue: a lot card has no link to its lot page")
     lot_id = urlsplit(href).path.rstrip("/").rsplit("/", 1)[-1]
     guide = _text_of(card, ".grid-view-guide")
-    status = _card_status(card)
+    status = _card_status(guide)
     price = whole_pounds(guide) if status == AVAILABLE else None
     address = _text_of(card, ".grid-address")
-    return _auctionhouse_listing(
+    listing = _auctionhouse_listing(
         lot_id,
         join_root(root, href),
         _text_of(card, "p.fw-bold"),
@@ -330,6 +344,7 @@ def _auctionhouse_card(
         auction_date=auction_date,
         lot_number=_lot_number(_text_of(card, ".image-sticker")),
     )
+    return listing, status
 
 
 def _auctionhouse_listing(
@@ -359,16 +374,16 @@ def _auctionhouse_listing(
     )
 
 
-def _card_status(card: Selector) -> str:
-    """The lot's state: "Available" while its card shows a guide, else what the card shows
-    instead ("Postponed", "Sold")."""
-    guide = _text_of(card, ".grid-view-guide") or ""
+def _card_status(guide: str | None) -> str:
+    """The lot's state from its card's guide line: "Available" while the card shows a guide,
+    else what the card shows instead ("Postponed", "Sold")."""
+    guide = guide or ""
     return AVAILABLE if "guide" in guide.lower() else guide or AVAILABLE
 
 
 def parse_auctionhouse_lot(body: str, url: str | None = None) -> ParsedPage:
     """The lot on an Auction House UK lot page, from its particulars and schema.org Product."""
-    page = Selector(text=body)
+    page = Selector(text=body).root
     product = _json_ld_product(page)
     offers = product.get("offers") if isinstance(product.get("offers"), dict) else {}
     postal = product.get("address") if isinstance(product.get("address"), dict) else {}
@@ -417,9 +432,9 @@ def parse_auctionhouse_lot(body: str, url: str | None = None) -> ParsedPage:
     return ParsedPage("auctionhouse", "auctionhouse_lot", [listing], total_results=1, extra=extra)
 
 
-def _json_ld_product(page: Selector) -> dict[str, Any]:
+def _json_ld_product(page: etree._Element) -> dict[str, Any]:
     """The page's schema.org Product from its JSON-LD scripts (plain, listed or in @graph)."""
-    for script in page.css('script[type="application/ld+json"]::text').getall():
+    for script in _matching(page, 'script[type="application/ld+json"]::text'):
         try:
             data = json.loads(script)
         except ValueError:
@@ -431,12 +446,12 @@ def _json_ld_product(page: Selector) -> dict[str, Any]:
     return {}
 
 
-def _detail_rows(page: Selector) -> dict[str, str]:
+def _detail_rows(page: etree._Element) -> dict[str, str]:
     """The particulars table (`th` name, `td` value) keyed by lower-case name."""
     rows = {}
-    for row in page.css("table.lot-details tr"):
-        name = clean_text(row.css("th").xpath("string()").get())
-        value = clean_text(row.css("td").xpath("string()").get())
+    for row in _matching(page, "table.lot-details tr"):
+        name = _text_of(row, "th")
+        value = _text_of(row, "td")
         if name and value:
             rows[name.lower()] = value
     return rows
@@ -458,13 +473,34 @@ def _byline_bedrooms(byline: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _texts_of(node: Selector, css: str) -> list[str]:
+def _texts_of(node: etree._Element, css: str) -> list[str]:
     """The tidied, non-empty texts of every element matching `css`."""
-    texts = (clean_text(text) for text in node.css(css).xpath("string()").getall())
+    texts = (clean_text(_STRING(element)) for element in _matching(node, css))
     return [text for text in texts if text]
 
 
-def _text_of(node: Selector, css: str) -> str | None:
+def _text_of(node: etree._Element, css: str) -> str | None:
     """The tidied text of the first element matching `css`, tags and all; None if absent."""
-    found = node.css(css)
-    return clean_text(found[0].xpath("string()").get()) if found else None
+    found = _matching(node, css)
+    return clean_text(_STRING(found[0])) if found else None
+
+
+def _first(node: etree._Element, css: str) -> Any:
+    """The first element, text or attribute value matching `css`, or None."""
+    found = _matching(node, css)
+    return found[0] if found else None
+
+
+def _matching(node: etree._Element, css: str) -> list[Any]:
+    """What `css` (with parsel's `::text` and `::attr()`) selects under an lxml element."""
+    return _compiled(css)(node)
+
+
+@functools.cache
+def _compiled(css: str) -> etree.XPath:
+    """The XPath that parsel runs for a CSS selector, translated and compiled once: parsel does
+    both on every call, which took most of a catalogue page's time."""
+    return etree.XPath(css2xpath(css), smart_strings=False)
+
+
+_STRING = etree.XPath("string()", smart_strings=False)

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+import orjson
 from parsel import Selector
 
 from property_pipeline.sources.listing import (
@@ -30,17 +31,97 @@ UK_TIME = ZoneInfo("Europe/London")
 # ---------------------------------------------------------------------------------------------
 
 
+# A JSON integer orjson reads as a float has 19 digits or more (it reads -2**63 to 2**64 - 1
+# exactly) and follows `[`, `:`, `,`, whitespace or a minus sign. Digits are mapped to "0" and
+# every other byte to "x", so runs of 19 digits are found by substring search.
+_NUMBER_CLASSES = bytes(ord("0") if byte in b"0123456789" else ord("x") for byte in range(256))
+_LONG_DIGITS = b"0" * 19
+_BEFORE_NUMBER = frozenset(b"[:, \t\n\r-")
+_DECODER = json.JSONDecoder()
+
+
+def decode_json(text: str) -> Any:
+    """`text` decoded exactly as the standard library's `json.loads` decodes it, at orjson's speed.
+
+    orjson refuses NaN, Infinity and half a surrogate pair (`"\\ud800"`), which archived pages
+    carry and the standard library reads, and it reads an integer beyond 64 bits as a float
+    without saying so, which would turn an id into "1.2e+22": those texts are decoded by the
+    standard library. Raises ValueError (or RecursionError) as `json.loads` does.
+    """
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+    # orjson has read the text, so its UTF-8 form is cached in the str and encoding is a copy.
+    if _may_hold_long_integer(text.encode("utf-8")):
+        return json.loads(text)
+    return value
+
+
+def decode_json_utf8(data: bytes) -> Any:
+    """UTF-8 JSON decoded as `decode_json(data.decode("utf-8"))` decodes it, without decoding
+    the text first; ValueError if it is not UTF-8 or not JSON."""
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data.decode("utf-8"))
+    if _may_hold_long_integer(data):
+        return json.loads(data.decode("utf-8"))
+    return value
+
+
+def decode_json_value_at(text: str, start: int) -> Any:
+    """The JSON value starting at `text[start]`, which code may follow, decoded as `json.loads`
+    decodes that value alone; ValueError (or RecursionError) if it is not JSON.
+
+    A value that ends the text goes to orjson; one with code after it is read by the standard
+    library's decoder, which stops where the value ends.
+    """
+    rest = text[start:]
+    if rest.rstrip()[-1:] in ("}", "]"):
+        try:
+            value = orjson.loads(rest)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if not _may_hold_long_integer(rest.encode("utf-8")):
+                return value
+    return _DECODER.raw_decode(text, start)[0]
+
+
+def _may_hold_long_integer(data: bytes) -> bool:
+    """Whether UTF-8 JSON may hold an integer orjson cannot read exactly: a run of 19 or more
+    digits after `[`, `:`, `,`, whitespace or a minus sign, or at the start. A run inside a
+    string may match too, which only costs a slower decode."""
+    classes = data.translate(_NUMBER_CLASSES)
+    run = classes.find(_LONG_DIGITS)
+    while run >= 0:
+        # The run starts here: had the byte before been a digit, the search would have stopped
+        # there.
+        if run == 0 or data[run - 1] in _BEFORE_NUMBER:
+            return True
+        end = run + len(_LONG_DIGITS)
+        while end < len(classes) and classes[end] == ord("0"):
+            end += 1
+        run = classes.find(_LONG_DIGITS, end)
+    return False
+
+
 def load_json(text: str, fmt: str, what: str) -> Any:
     """`text` decoded as JSON, or a ParseError naming the format and what was being read."""
     try:
-        return json.loads(text)
+        return decode_json(text)
     except ValueError as error:
         raise ParseError(f"{fmt}: {what} is not JSON ({error})") from None
 
 
 def json_object(text: str, fmt: str, what: str) -> dict[str, Any]:
     """`text` decoded as a JSON object; a ParseError if it is not JSON or not an object."""
-    data = load_json(text, fmt, what)
+    return expect_object(load_json(text, fmt, what), fmt)
+
+
+def expect_object(data: Any, fmt: str) -> dict[str, Any]:
+    """Decoded JSON that must be an object; a ParseError naming the format if it is not."""
     if not isinstance(data, dict):
         raise ParseError(f"{fmt}: expected a JSON object, got {type(data).__name__}")
     return data

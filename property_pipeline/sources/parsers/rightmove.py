@@ -31,8 +31,8 @@ from property_pipeline.sources.listing import (
     whole_pounds,
 )
 from property_pipeline.sources.parsers.common import (
-    clean_text,
     coordinate,
+    decode_json_value_at,
     join_root,
     last_word,
     load_json,
@@ -115,6 +115,16 @@ UK_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
 TAG = re.compile(r"<[^>]*>")
 LINE_BREAK = re.compile(r"<br\s*/?>|</p\s*>", re.I)
 
+# A `<script>` start tag (not self-closing), the end of a script's text, and the start tags of
+# elements whose content is text, where a `<script>` is no script.
+SCRIPT_START_TAG = re.compile(
+    r"""<script(?:[\t\n\f\r ](?:[^<>"'/]|/(?!>)|"[^"<>]*"|'[^'<>]*')*)?>""", re.I
+)
+SCRIPT_END_TAG = re.compile(r"</script[\t\n\f\r />]", re.I)
+TEXT_ELEMENT_START_TAG = re.compile(
+    r"<(?:style|textarea|title|xmp|iframe|noembed|noframes|plaintext)[\t\n\f\r />]", re.I
+)
+
 
 # ---------------------------------------------------------------------------------------------
 # Entry points
@@ -145,7 +155,11 @@ def parse_api_search(body: str, url: str | None = None) -> ParsedPage:
     """The listings of a search API response (`{"properties": [...], "resultCount": ...}`), or
     of a JSON array of property objects as scrapers save them; the next page is `url` with the
     next `index`."""
-    data = load_json(body, API_SEARCH, "the response")
+    return api_search_from_data(load_json(body, API_SEARCH, "the response"), url)
+
+
+def api_search_from_data(data: Any, url: str | None = None) -> ParsedPage:
+    """`parse_api_search` of a response already decoded (detection decodes it to know it)."""
     if isinstance(data, list):
         listings = [listing_from_card(card, url, API_SEARCH, n) for n, card in enumerate(data)]
         return ParsedPage(SOURCE, API_SEARCH, dedupe_by_source_id(listings))
@@ -209,6 +223,9 @@ def assigned_json(body: str, name: str, fmt: str) -> Any:
     scripts put more code after it (`window.adInfo = ...`), sometimes with no semicolon between.
     """
     assignment = re.compile(re.escape(name) + r"\s*=\s*(?=[\[{])")
+    value = script_value(body, name, assignment)
+    if value is not NOT_FOUND:
+        return value
     for script in Selector(text=body).xpath("//script/text()").getall():
         found = assignment.search(script)
         if found is None:
@@ -221,6 +238,63 @@ def assigned_json(body: str, name: str, fmt: str) -> Any:
             )
         return load_json(script[start:end], fmt, f"the {name} value")
     raise ParseError(f"{fmt}: no script assigns {name}{CHANGED_LAYOUT}")
+
+
+NOT_FOUND = object()
+
+
+def script_value(body: str, name: str, assignment: re.Pattern[str]) -> Any:
+    """The value `assigned_json` reads, found by string search, or NOT_FOUND when the page is
+    not plainly laid out, so the caller parses it as HTML.
+
+    Parsing a megabyte page as HTML to reach one script costs several times more than reading
+    the listings in it. The search takes the page's first assignment when it plainly sits in a
+    script's text: the nearest tag before it is a `<script>` start tag read as a tag (see
+    `_opens_in_markup`), and the script holds no comment opener, which changes where a script
+    ends, nor a carriage return or NUL, which the HTML parser rewrites or drops. Any other
+    layout, and a value that is not JSON, goes the HTML parser's way, which also words the
+    errors.
+
+    Limit: markup broken further back, such as a quote or a `<style>` left open several tags
+    before the script, or a NUL inside a tag or comment opener there, hides the script from the
+    HTML parser but not from this search, which then reads a value the parser would have
+    missed. No capture or sandbox page is like that; looking for a NUL in the whole page would
+    cost more than the rest of this search on a page with any character beyond Latin-1.
+    """
+    first = body.find(name)
+    found = assignment.search(body, first) if first >= 0 else None
+    if found is None:
+        return NOT_FOUND
+    tag_start = body.rfind("<", 0, found.start())
+    tag = SCRIPT_START_TAG.match(body, tag_start) if tag_start >= 0 else None
+    if tag is None or tag.end() > found.start() or not _opens_in_markup(body, tag_start):
+        return NOT_FOUND
+    end = SCRIPT_END_TAG.search(body, tag.end())
+    if end is None or end.start() <= found.end():
+        return NOT_FOUND
+    script = body[tag.end() : end.start()]
+    if "\r" in script or "\x00" in script or ("<" in script and "<!--" in script):
+        return NOT_FOUND
+    try:
+        return decode_json_value_at(script, found.end() - tag.end())
+    except (ValueError, RecursionError):
+        return NOT_FOUND
+
+
+def _opens_in_markup(body: str, tag_start: int) -> bool:
+    """Whether a tag starting at `tag_start` is read as a tag: the tag before it is closed (its
+    quotes paired, so the `>` is not inside a value) and is not the start of an element holding
+    text, and no comment is left open before it."""
+    previous = body.rfind("<", 0, tag_start)
+    if previous >= 0:
+        closed = body.rfind(">", 0, tag_start)
+        if closed < previous or TEXT_ELEMENT_START_TAG.match(body, previous):
+            return False
+        before = body[previous:closed]
+        if before.count('"') % 2 or before.count("'") % 2:
+            return False
+    comment = body.rfind("<!--", 0, tag_start)
+    return comment < 0 or body.find("-->", comment + 2, tag_start) >= 0
 
 
 def balanced_end(text: str, start: int) -> int | None:
@@ -269,17 +343,33 @@ def unpack_slots(slots: Sequence[Any], fmt: str) -> Any:
     Slot 0 is the root; inside every object and array each value is the number of the slot
     holding it, primitives included (equal primitives share a slot).
     """
+    count = len(slots)
+    # Most slots hold text, a number or null; those are read in place below, since a call per
+    # slot was most of the time unpacking took.
+    plain = [not isinstance(node, dict | list) for node in slots]
 
     def resolve(slot: Any, depth: int) -> Any:
-        if isinstance(slot, bool) or not isinstance(slot, int) or not 0 <= slot < len(slots):
-            raise ParseError(f"{fmt}: packed data refers to slot {slot!r} of {len(slots)}")
+        if isinstance(slot, bool) or not isinstance(slot, int) or not 0 <= slot < count:
+            raise ParseError(f"{fmt}: packed data refers to slot {slot!r} of {count}")
         if depth > MAX_PACKED_DEPTH:
             raise ParseError(f"{fmt}: packed data nests deeper than {MAX_PACKED_DEPTH} levels")
         node = slots[slot]
+        inner = depth + 1
+        in_place = inner <= MAX_PACKED_DEPTH
         if isinstance(node, dict):
-            return {key: resolve(item, depth + 1) for key, item in node.items()}
+            return {
+                key: slots[item]
+                if in_place and type(item) is int and 0 <= item < count and plain[item]
+                else resolve(item, inner)
+                for key, item in node.items()
+            }
         if isinstance(node, list):
-            return [resolve(item, depth + 1) for item in node]
+            return [
+                slots[item]
+                if in_place and type(item) is int and 0 <= item < count and plain[item]
+                else resolve(item, inner)
+                for item in node
+            ]
         return node
 
     if not slots:
@@ -425,8 +515,12 @@ def feature_lines(features: Any) -> list[str]:
     `[{"order", "description"}]` (since ~2025)."""
     if not isinstance(features, list):
         return []
-    texts = [item.get("description") if isinstance(item, dict) else item for item in features]
-    return [line for line in (clean_line(text) for text in texts) if line]
+    lines = []
+    for item in features:
+        line = clean_line(item.get("description") if isinstance(item, dict) else item)
+        if line:
+            lines.append(line)
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------
@@ -582,7 +676,8 @@ def clean_line(text: Any) -> str | None:
     empty."""
     if not isinstance(text, str):
         return None
-    line = clean_text(html.unescape(text))
+    # `clean_text` and `html.unescape` written out: this runs for every feature of every card.
+    line = " ".join((html.unescape(text) if "&" in text else text).split())
     return line.replace(" ,", ",") if line else None
 
 

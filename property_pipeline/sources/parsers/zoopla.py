@@ -3,15 +3,16 @@
 Two eras are covered (portals reference §2.2, §2.3): the App Router pages of 2024 on, whose
 data is a React Server Components stream pushed by `self.__next_f.push([1,"…"])` scripts, and
 the older `__NEXT_DATA__` pages of 2021 to 2024. Zoopla reshuffles its component tree often, so
-both readers decode the whole payload and search it for listing objects by their keys rather
-than following fixed paths. Numbers, dates, text and URLs are read with `parsers.common`.
+both readers search the decoded payload for listing objects by their keys rather than following
+fixed paths (a detail page decodes only the rows whose text holds the key). Numbers, dates, text
+and URLs are read with `parsers.common`.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping
+from json.decoder import scanstring
 from typing import Any
 
 from property_pipeline.sources.listing import (
@@ -29,6 +30,8 @@ from property_pipeline.sources.parsers.common import (
     classify_property_type,
     clean_text,
     coordinate,
+    decode_json,
+    decode_json_utf8,
     html_to_text,
     join_root,
     last_word,
@@ -47,9 +50,13 @@ ZOOPLA_ROOT = "https://www.zoopla.co.uk"
 SEARCH_PAGE_SIZE = 25
 
 _PUSH = re.compile(r'self\.__next_f\.push\(\[\s*1\s*,\s*("(?:[^"\\]|\\.)*")\s*\]\)')
+_PUSH_CALL = "self.__next_f.push("
+_PUSH_HEAD = re.compile(r'self\.__next_f\.push\(\[\s*1\s*,\s*"')
+_PUSH_TAIL = re.compile(r"\s*\]\)")
 _ROW_ID = re.compile(rb"[0-9a-f]*")
 _TEXT_ROW = re.compile(rb"T([0-9a-f]+),")
 _ROW_TAG = re.compile(r"^[A-Z]{1,2}(?=[\[{\"])")
+_ROW_TAG_BYTES = re.compile(rb"[A-Z]{1,2}(?=[\[{\"])")
 _REFERENCE = re.compile(r"^\$([0-9a-f]+)((?::[^:]+)*)$")
 _ZOOPLA_SITE_PATH = re.compile(r"/(?:for-sale|to-rent|new-homes|find-agents)/")
 _MAX_RESOLVE_DEPTH = 24  # nesting levels; listing objects sit a handful deep
@@ -62,16 +69,43 @@ _MAX_RESOLVE_DEPTH = 24  # nesting levels; listing objects sit a handful deep
 
 def rsc_stream(body: str) -> str:
     """The page's `self.__next_f.push([1, "…"])` strings joined into the one stream they cut."""
-    chunks = [
-        load_json(literal, "zoopla RSC page", f"self.__next_f.push string {number}")
-        for number, literal in enumerate(_PUSH.findall(body), start=1)
-    ]
+    chunks = _pushed_strings(body)
+    if chunks is None:
+        chunks = [
+            load_json(literal, "zoopla RSC page", f"self.__next_f.push string {number}")
+            for number, literal in enumerate(_PUSH.findall(body), start=1)
+        ]
     if not chunks:
         raise ParseError(
             'zoopla RSC page: no self.__next_f.push([1,"…"]) scripts found; this is not an '
             "App Router page (check for a bot challenge or the older __NEXT_DATA__ format)"
         )
     return "".join(chunks)
+
+
+def _pushed_strings(body: str) -> list[str] | None:
+    """The strings `_PUSH` finds, each decoded where it stands, or None when one of them is not
+    a well-formed JSON string (`rsc_stream` then reads them the slow way, naming the bad one).
+
+    Decoding a string finds where it ends as well: matching the whole call with `_PUSH` and
+    then decoding took longer than everything else on a detail page.
+    """
+    chunks = []
+    call = body.find(_PUSH_CALL)
+    while call >= 0:
+        head = _PUSH_HEAD.match(body, call)
+        if head is not None:
+            try:
+                chunk, end = scanstring(body, head.end())
+            except ValueError:
+                return None
+            tail = _PUSH_TAIL.match(body, end)
+            if tail is not None:
+                chunks.append(chunk)
+                call = body.find(_PUSH_CALL, tail.end())
+                continue
+        call = body.find(_PUSH_CALL, call + 1)
+    return chunks
 
 
 def rsc_rows(stream: str) -> dict[str, Any]:
@@ -82,10 +116,38 @@ def rsc_rows(stream: str) -> dict[str, Any]:
     such as `I` or `HL` in front of them dropped; a payload that is not JSON is kept as text. A
     line without `id:` framing (as some trimmed captures have) is decoded as a bare JSON row.
     """
+    return {key: _decoded_row(row) for key, row in _undecoded_rows(stream).items()}
+
+
+class RowsDecodedOnRead(Mapping[str, Any]):
+    """`rsc_rows` of a stream, each row decoded the first time it is read: a detail page needs a
+    handful of its hundreds of rows, and decoding them all took a fifth of its parse."""
+
+    def __init__(self, stream: str) -> None:
+        self.undecoded = _undecoded_rows(stream)
+        self._decoded: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._decoded:
+            self._decoded[key] = _decoded_row(self.undecoded[key])
+        return self._decoded[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.undecoded
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.undecoded)
+
+    def __len__(self) -> int:
+        return len(self.undecoded)
+
+
+def _undecoded_rows(stream: str) -> dict[str, bytes | str]:
+    """The stream's rows as `rsc_rows` keys them: a text row's text, any other row's payload."""
     # A JSON escape can give half a surrogate pair, which plain UTF-8 refuses to encode; it
     # passes through here and comes out as U+FFFD when the row is decoded.
     data = stream.encode("utf-8", "surrogatepass")
-    rows: dict[str, Any] = {}
+    rows: dict[str, bytes | str] = {}
     position = 0
     bare_count = 0
     while position < len(data):
@@ -94,7 +156,7 @@ def rsc_rows(stream: str) -> dict[str, Any]:
         line_end = len(data) if line_end < 0 else line_end
         row_id = data[position:colon] if 0 <= colon < line_end else None
         if row_id is None or not _ROW_ID.fullmatch(row_id):
-            rows[f"bare-{bare_count}"] = _decode_payload(data[position:line_end])
+            rows[f"bare-{bare_count}"] = data[position:line_end]
             bare_count += 1
             position = line_end + 1
             continue
@@ -107,22 +169,33 @@ def rsc_rows(stream: str) -> dict[str, Any]:
             position = end
             continue
 
-        rows[row_id.decode()] = _decode_payload(data[colon + 1 : line_end])
+        rows[row_id.decode()] = data[colon + 1 : line_end]
         position = line_end + 1
     return rows
 
 
+def _decoded_row(row: bytes | str) -> Any:
+    """A row from `_undecoded_rows` decoded: text rows are already text."""
+    return row if isinstance(row, str) else _decode_payload(row)
+
+
 def _decode_payload(raw: bytes) -> Any:
     """A row's payload as JSON when it is JSON (after any type tag), else as plain text."""
+    # Most payloads are JSON, with or without a tag, and are decoded here without first being
+    # made text; the rest are read as text below.
+    tag = _ROW_TAG_BYTES.match(raw)
+    try:
+        return decode_json_utf8(raw[tag.end() :] if tag else raw)
+    except ValueError:
+        pass
     text = raw.decode("utf-8", errors="replace").strip()
     if not text:
         return None
-    for candidate in (text, _ROW_TAG.sub("", text, count=1)):
-        try:
-            return json.loads(candidate)
-        except ValueError:
-            continue
-    return text
+    # JSON never starts with a capital letter, so a tagged payload is only JSON without its tag.
+    try:
+        return decode_json(_ROW_TAG.sub("", text, count=1))
+    except ValueError:
+        return text
 
 
 def resolve_references(value: Any, rows: Mapping[str, Any], depth: int = 0) -> Any:
@@ -166,15 +239,17 @@ def find_dicts(value: Any, wanted: Callable[[dict[str, Any]], bool]) -> Iterator
 
     Iterative, because React trees nest deeper than Python's recursion limit allows for.
     """
-    stack = [value]
+    stack = [value] if isinstance(value, dict | list) else []
     while stack:
         current = stack.pop()
         if isinstance(current, dict):
             if wanted(current):
                 yield current
-            stack.extend(reversed(list(current.values())))
-        elif isinstance(current, list):
-            stack.extend(reversed(current))
+            children = reversed(current.values())
+        else:
+            children = reversed(current)
+        # Only containers go on the stack: most values are text and numbers.
+        stack.extend([child for child in children if isinstance(child, dict | list)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,8 +265,15 @@ def parse_rsc_search(body: str, url: str | None = None) -> ParsedPage:
 
 def parse_rsc_detail(body: str, url: str | None = None) -> ParsedPage:
     """The one listing of an App Router detail page (late 2024 on), full postcode included."""
-    rows = rsc_rows(rsc_stream(body))
-    found = list(find_dicts(list(rows.values()), _is_listing_data))
+    rows = RowsDecodedOnRead(rsc_stream(body))
+    # Decoding every row and walking the whole React tree took most of the parse: only the rows
+    # whose JSON text holds the key as a string ("listingId", or spelt with \u escapes) are.
+    holding = [
+        rows[key]
+        for key, row in rows.undecoded.items()
+        if isinstance(row, bytes) and (b'"listingId"' in row or b"\\u" in row)
+    ]
+    found = list(find_dicts(holding, _is_listing_data))
     if not found:
         raise ParseError(
             "zoopla_rsc_detail: no listing object (a dict with listingId and pricing) in the "
@@ -206,7 +288,11 @@ def parse_next_data_search(body: str, url: str | None = None) -> ParsedPage:
     Takes the HTML page, the `__NEXT_DATA__` JSON alone, or the bare JSON array of
     `regularListingsFormatted` items that scrapers save.
     """
-    data = _next_data(body, "zoopla_next_data_search")
+    return next_data_search_from_data(_next_data(body, "zoopla_next_data_search"), url)
+
+
+def next_data_search_from_data(data: Any, url: str | None = None) -> ParsedPage:
+    """`parse_next_data_search` of JSON already decoded (detection decodes a JSON body)."""
     if isinstance(data, list) and all(isinstance(item, dict) for item in data):
         # Saved items may span several result pages, so no page size or total is implied.
         listings = dedupe_by_source_id([_search_listing(item, url) for item in data])
@@ -220,7 +306,11 @@ def parse_next_data_detail(body: str, url: str | None = None) -> ParsedPage:
     Also takes that JSON alone and the array of projected detail records Scrapfly's scraper
     saves (keys renamed: `id`, `description`, `type`, `date`, `details`, `agency`...).
     """
-    data = _next_data(body, "zoopla_next_data_detail")
+    return next_data_detail_from_data(_next_data(body, "zoopla_next_data_detail"), url)
+
+
+def next_data_detail_from_data(data: Any, url: str | None = None) -> ParsedPage:
+    """`parse_next_data_detail` of JSON already decoded (detection decodes a JSON body)."""
     if isinstance(data, list) and data and all(_is_saved_detail(item) for item in data):
         data = [_from_saved_detail(item) for item in data]
     found = list(find_dicts(data, _is_listing_details))
