@@ -9,7 +9,9 @@ How the reading works:
 - Matching runs on a lower-cased copy with the same offsets, so evidence quotes the agent.
 - A pattern runs only when one of its key words occurs (one set intersection finds them all),
   and only inside short windows around those words, so a typical listing costs a handful of
-  small regex scans: a million listings take minutes, not hours.
+  small regex scans: a million listings take minutes, not hours. Where the key words mostly
+  mean something else ("sitting room", "well served by shops"), a pattern also names words every
+  match holds, and a window without them is not scanned.
 - A match is dropped when a negation sits before it in the same clause ("no sitting tenants",
   "not in a flood risk area", "free from Japanese knotweed") or, for codes where agents write
   it that way, right after it ("EWS1 not required", "knotweed: none").
@@ -43,9 +45,9 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from property_pipeline.screening.numbers import NUMBER, to_int
+from property_pipeline.screening.numbers import NUMBER, alternation, to_int
 from property_pipeline.screening.taxonomy import RED_FLAG_CODES, SIGNAL_CODES
 
 UNIT_KINDS = ("flat", "hmo_room", "studio", "bedsit", "maisonette", "commercial", "house")
@@ -98,9 +100,15 @@ _CONJUNCTIONS = re.compile(
     r"|whereas)\b"
 )
 _NEGATION_BEFORE = re.compile(
-    r"\b(?:no|not|never|without|nor|neither|none|free (?:of|from)|clear of|absence of|isn't"
-    r"|aren't|wasn't|weren't|hasn't|haven't|doesn't|don't|didn't|cannot|can't|rather than"
-    r"|instead of|unaffected by|ruled out|nothing to suggest|n't)\b"
+    r"\b"
+    + alternation(
+        *(
+            "no|not|never|without|nor|neither|none|free of|free from|clear of|absence of|isn't"
+            "|aren't|wasn't|weren't|hasn't|haven't|doesn't|don't|didn't|cannot|can't|rather than"
+            "|instead of|unaffected by|ruled out|nothing to suggest|n't"
+        ).split("|")
+    )
+    + r"\b"
 )
 _NEGATION_AFTER = re.compile(
     r"^(?:\s*(?:forms?|certificates?|issues?|problems?|concerns?|risk|history|works?|direction"
@@ -140,8 +148,11 @@ def _cue_before(cue: re.Pattern[str], low: str, start: int, width: int = _WINDOW
 
 def _clause_after(low: str, end: int, width: int = 50) -> str:
     window = low[end : end + width]
-    cut = min((i for i in (window.find(c) for c in ".;\n") if i >= 0), default=len(window))
-    return window[:cut]
+    for mark in ".;\n":
+        at = window.find(mark)
+        if at >= 0:
+            window = window[:at]
+    return window
 
 
 _PUNCTUATION = b".,;:()[]!?\"'-/&*"
@@ -161,8 +172,8 @@ class _Text:
     def __init__(self, low: str) -> None:
         self.low = low
         tokens = low.encode().translate(_TO_SPACE).split()
-        found = {token.decode() for token in _KEY_BYTES.intersection(tokens)}
-        found.update(symbol for symbol in _SYMBOL_KEYS if symbol in low)
+        found = set(map(bytes.decode, _KEY_BYTES.intersection(tokens)))
+        found.update(filter(low.__contains__, _SYMBOL_KEYS))
         self.words = frozenset(found)
 
     def has(self, keys: frozenset[str]) -> bool:
@@ -199,13 +210,26 @@ class _Text:
         return merged
 
     def scan(
-        self, pattern: re.Pattern[str], keys: frozenset[str], before: int = 110, after: int = 150
+        self,
+        pattern: re.Pattern[str],
+        keys: frozenset[str],
+        before: int = 110,
+        after: int = 150,
+        needs: tuple[str, ...] = (),
     ) -> Iterator[re.Match[str]]:
-        """Matches of `pattern` inside the windows around `keys`, in text order."""
-        if not self.has(keys):
+        """Matches of `pattern` inside the windows around `keys`, in text order.
+
+        `needs` holds words one of which every match of `pattern` consumes or looks ahead at: a
+        window without any of them is skipped, since a substring test is far cheaper than
+        trying the pattern at each of the window's positions.
+        """
+        low = self.low
+        if self.words.isdisjoint(keys) or (needs and not any(map(low.__contains__, needs))):
             return
         for start, end in self.windows(keys, before, after):
-            yield from pattern.finditer(self.low, start, end)
+            if needs and not any(map(low[start:end].__contains__, needs)):
+                continue
+            yield from pattern.finditer(low, start, end)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,6 +247,7 @@ class _Rule:
     needs_before: re.Pattern[str] | None = None  # context the clause before must hold
     before: int = 60  # how far a match can start before its key word
     after: int = 60  # and end after it
+    needs: tuple[str, ...] = ()  # words one of which every match holds, see `_Text.scan`
 
 
 def _rule(code: str, keys: str, pattern: str, **options: Any) -> _Rule:
@@ -302,6 +327,8 @@ _RULES: tuple[_Rule, ...] = (
         r"\bsitting tenan(?:t|ts|cy)\b|\b(?:regulated|protected|statutory|rent act|lifetime|life)"
         r" tenan(?:t|ts|cy|cies)\b|\brent act(?: 1977)?\b|\bregistered (?:fair )?rent\b"
         r"|\bfair rent\b|\btenant for life\b",
+        # "sitting room" and "ground rent" wake the rule in most listings
+        needs=("tenan", "rent act", "registered ", "fair rent"),
     ),
     _rule(
         "cladding_ews1",
@@ -524,7 +551,7 @@ def _find_codes(text: _Text) -> dict[str, Span]:
     for rule in (_RULES[index] for index in active):
         if rule.code in found:
             continue
-        for match in text.scan(rule.pattern, rule.keys, rule.before, rule.after):
+        for match in text.scan(rule.pattern, rule.keys, rule.before, rule.after, rule.needs):
             start, end = match.span()
             if rule.needs_before and not rule.needs_before.search(
                 _sentence_before(low, start, 100)
@@ -783,11 +810,15 @@ _INSIDE_BEFORE = re.compile(
     r"|amongst)\s+(?:a|an|this|the|our|its)?\s*(?:[\w-]+\s+){0,3}$"
 )
 _POTENTIAL_BEFORE = re.compile(
-    r"potential|scope|could|would|might|\bmay\b|proposed|proposal|possib|planning|consent"
-    r"|permission|subject to|\bplans?\b|opportunity|ability|option|allow|approv|sought|applied"
-    r"|application|\bpp\b|\bstp|to convert|convertible|ideal for|suitable for|lends itself"
-    r"|capable of|\bcan be\b|envisage|intend|will be|to create|creating|\bcreate\b|to form"
-    r"|room for|to provide|provision of"
+    alternation(
+        *(
+            r"potential|scope|could|would|might|\bmay\b|proposed|proposal|possib|planning|consent"
+            r"|permission|subject to|\bplans?\b|opportunity|ability|option|allow|approv|sought"
+            r"|applied|application|\bpp\b|\bstp|to convert|convertible|ideal for|suitable for"
+            r"|lends itself|capable of|\bcan be\b|envisage|intend|will be|to create|creating"
+            r"|\bcreate\b|to form|room for|to provide|provision of"
+        ).split("|")
+    )
 )
 _POTENTIAL_AFTER = re.compile(r"^[^.;\n]{0,40}?(?:subject to|\bstpp?\b|\(stp|if required)")
 _HMO = (
@@ -838,6 +869,15 @@ _COMMERCIAL_KEYS = frozenset(
     "shop shops retail commercial takeaway restaurant cafe café office workshop workshops"
     " industrial pub".split()
 )
+# Each commercial pattern with the words for homes one of which its matches hold: "well served
+# by shops" wakes them in most listings.
+_COMMERCIAL_PATTERNS = (
+    (
+        _COMMERCIAL_BEFORE,
+        ("flat", "apartment", "maisonette", "residential", "upper", "accommodation"),
+    ),
+    (_COMMERCIAL_AFTER, ("flat", "apartment", "maisonette", "uppers")),
+)
 _MIXED_USE = re.compile(r"\bmixed[- ]use\b")
 # A lot with no home in it at all: "Shop for sale", "ground floor retail unit".
 _COMMERCIAL_ONLY = re.compile(
@@ -872,8 +912,7 @@ _REPAIRED_AFTER = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Units:
+class _Units(NamedTuple):
     count: int | None
     kind: str | None
     span: Span | None
@@ -995,8 +1034,8 @@ def _hmo_rooms(text: _Text) -> Found | None:
 def _commercial_units(text: _Text) -> Found | None:
     """Shops and other commercial units that are part of the property, not nearby amenities."""
     low = text.low
-    for pattern in (_COMMERCIAL_BEFORE, _COMMERCIAL_AFTER):
-        for match in text.scan(pattern, _COMMERCIAL_KEYS, 90, 70):
+    for pattern, homes in _COMMERCIAL_PATTERNS:
+        for match in text.scan(pattern, _COMMERCIAL_KEYS, 90, 70, homes):
             start = match.start()
             if pattern is _COMMERCIAL_BEFORE and _cue_before(_NOT_THE_PROPERTY, low, start, 60):
                 continue
@@ -1090,11 +1129,11 @@ _KEY_BYTES = frozenset(
 def _listing_text(
     title: str | None, summary: str | None, description: str | None, features: Iterable[str]
 ) -> str:
-    parts = [title or "", *(f for f in features if f)]
+    parts = [title, *features]
     if summary and not _summary_repeats(summary, description):
         parts.append(summary)
-    parts.append(description or "")
-    return "\n".join(part for part in parts if part)
+    parts.append(description)
+    return "\n".join(filter(None, parts))
 
 
 def _summary_repeats(summary: str, description: str | None) -> bool:
@@ -1107,6 +1146,8 @@ def _summary_repeats(summary: str, description: str | None) -> bool:
 
 
 def _fold(text: str) -> str:
+    if text.isascii():  # every fancy character is beyond ASCII
+        return text
     for fancy, plain in _FOLDS:
         if fancy in text:
             text = text.replace(fancy, plain)
@@ -1169,8 +1210,8 @@ def extract_listing(
         commercial_units=units.commercial,
         tenure=tenure_code,
         lease_years_remaining=lease,
-        red_flags=tuple(code for code in RED_FLAG_CODES if code in found),
-        signals=tuple(code for code in SIGNAL_CODES if code in found),
+        red_flags=tuple(filter(found.__contains__, RED_FLAG_CODES)),
+        signals=tuple(filter(found.__contains__, SIGNAL_CODES)),
         evidence=evidence,
     )
 
