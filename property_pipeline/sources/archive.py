@@ -129,12 +129,6 @@ class PageArchive:
         )
         return self.index(source, day, entry)
 
-    def save_result(
-        self, source: str, day: dt.date, result: FetchResult, role: str = "search"
-    ) -> ArchivedPage:
-        """Store a `FetchResult` as fetched."""
-        return self.index(source, day, self.write_result(source, day, result, role))
-
     def write_result(
         self, source: str, day: dt.date, result: FetchResult, role: str = "search"
     ) -> dict[str, Any]:

@@ -197,7 +197,8 @@ def test_a_fetch_result_is_saved_with_its_status_time_and_type(tmp_path: Path) -
         http_version="HTTP/2",
     )
 
-    page = PageArchive(tmp_path).save_result("rightmove", DAY, result, role="detail")
+    archive = PageArchive(tmp_path)
+    page = archive.index("rightmove", DAY, archive.write_result("rightmove", DAY, result, "detail"))
 
     assert (page.url, page.status, page.fetched_at, page.role) == (
         DETAIL_URL,
