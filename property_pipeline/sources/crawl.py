@@ -323,7 +323,7 @@ class ListingCollector:
         """Every source's cards, each completed by its latest detail page when one was read."""
         merged = []
         for source in sources:
-            details = {item.source_id: item for item in self._in_archive_order(source, True)}
+            details = {item.source_id: item for item in self._in_archive_order(source, detail=True)}
             merged += [
                 merge_detail(card, details.get(card.source_id)) for card in self.cards(source)
             ]
